@@ -1,0 +1,124 @@
+"""Bridges over known gaps of the emulator (moto 5.2), applied once per process.
+
+Each bridge makes moto behave as AWS does; none changes the product. They live here, in the
+developer tool, never in `functions/` or the state machine files.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+_applied = False
+_lock = threading.Lock()
+
+# Retries really sleep in the interpreter; the local cloud may run that clock faster.
+clock = {"factor": 1.0}
+
+
+class _ScaledTime:
+    """Stands in for the `time` module inside moto's retrier: sleeps are `factor` times shorter."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds / clock["factor"])
+
+
+def apply() -> None:
+    global _applied
+    with _lock:
+        if _applied:
+            return
+        _start_execution_without_deepcopying_history()
+        _capitalised_service_error_names()
+        _scaled_retry_clock()
+        _faithful_s3_eventbridge_events()
+        _applied = True
+
+
+def _start_execution_without_deepcopying_history() -> None:
+    """moto deep-copies the state machine, with its past executions and their thread locks,
+    at every StartExecution: the second start of a machine raises `cannot pickle RLock`."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend.start_execution
+    starting = threading.Lock()
+
+    def start_execution(self: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+        machine = self.describe_state_machine(state_machine_arn)
+        with starting:
+            past, machine.executions = machine.executions, []
+            try:
+                return original(self, state_machine_arn, *args, **kwargs)
+            finally:
+                machine.executions = past + machine.executions
+
+    StepFunctionsParserBackend.start_execution = start_execution
+
+
+def _capitalised_service_error_names() -> None:
+    """AWS names aws-sdk integration errors `Rekognition.ThrottlingException`; moto would say
+    `rekognition.ThrottlingException`, which no Retry or Catch of the workflow would match."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as aws_sdk,
+    )
+
+    aws_sdk._SERVICE_ERROR_NAMES.update({"rekognition": "Rekognition", "s3": "S3"})
+
+
+def _scaled_retry_clock() -> None:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    retrier_decl.time = _ScaledTime()  # type: ignore[assignment]
+
+
+_sequence = itertools.count(time.time_ns() // 1000)
+
+
+def _faithful_s3_eventbridge_events() -> None:
+    """moto sends S3 events to EventBridge with a fixed id and sequencer and a numeric time;
+    S3 sends a new id, an ISO time and a sequencer that grows with each write of a key."""
+    from moto.events.models import events_backends
+    from moto.s3 import notifications
+
+    def send(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        detail_type = notifications._detail_type(event_name)
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": detail_type,
+            "source": "aws.s3",
+            "account": account_id,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": bucket.region_name,
+            "resources": [bucket.arn],
+            "detail": {
+                "version": "0",
+                "bucket": {"name": bucket.name},
+                "object": {
+                    "key": key.name,
+                    "size": key.size,
+                    "etag": key.etag.replace('"', ""),
+                    "version-id": key.version_id,
+                    "sequencer": format(next(_sequence), "016X"),
+                },
+                "request-id": uuid.uuid4().hex[:16].upper(),
+                "requester": account_id,
+                "source-ip-address": "127.0.0.1",
+                "reason": "PutObject" if "Put" in event_name else event_name.split(":")[-1],
+            },
+        }
+        backend = events_backends[account_id][bucket.region_name]
+        for bus in list(backend.event_buses.values()):
+            for rule in list(bus.rules.values()):
+                rule.send_to_targets(copy.deepcopy(event), transform_input=False)
+
+    notifications._send_event_bridge_message = send

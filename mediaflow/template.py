@@ -1,0 +1,281 @@
+"""Read the SAM template and resolve it to the names and ARNs of the embedded local cloud.
+
+Nothing about the application is described twice: the local cloud learns its resources, each
+function's handler and environment, the state machine's definition and substitutions and the
+EventBridge rule's pattern from `template.yaml`, as `sam deploy` would.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+PARTITION = "aws"
+STACK_NAME = "mediaflow"
+
+# Suffixes that name a resource's kind; the local physical name keeps what the resource is for.
+_KIND_SUFFIXES = ("StateMachine", "Function", "Bucket", "Table", "Queue", "Topic")
+
+
+class TemplateError(Exception):
+    """The template lacks something the local cloud needs, or uses what it cannot resolve."""
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that turns CloudFormation short tags into their long form."""
+
+
+def _construct_tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    with path.open() as handle:
+        document = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    if not isinstance(document, dict) or "Resources" not in document:
+        raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
+    return document
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def local_name(logical_id: str) -> str:
+    """`MediaBucket` -> `mediaflow-media-local`: a stable, readable physical name."""
+    stem = logical_id
+    for suffix in _KIND_SUFFIXES:
+        if stem.endswith(suffix) and stem != suffix:
+            stem = stem[: -len(suffix)]
+            break
+    return f"{STACK_NAME}-{_kebab(stem)}-local"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    name: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str]
+    timeout_seconds: int
+    memory_mb: int
+
+    @property
+    def arn(self) -> str:
+        return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT_ID}:function:{self.name}"
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """The EventBridge rule SAM creates from the state machine's EventBridgeRule event."""
+
+    logical_id: str
+    pattern: dict[str, Any]
+    dead_letter_queue: str | None  # logical ID
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    logical_id: str
+    name: str
+    definition: str
+    rule: RuleSpec | None
+
+
+class Stack:
+    """The template's resources, resolved to local names."""
+
+    def __init__(self, root: Path, parameter_overrides: dict[str, str] | None = None) -> None:
+        self.root = root
+        self.template = load_template(root / "template.yaml")
+        self.resources: dict[str, Any] = self.template["Resources"]
+        globals_ = self.template.get("Globals", {}).get("Function", {})
+        self._global_env: dict[str, Any] = globals_.get("Environment", {}).get("Variables", {})
+        self._global_timeout = globals_.get("Timeout", 3)
+        self._global_memory = globals_.get("MemorySize", 128)
+        self.parameters = self._parameters(parameter_overrides or {})
+
+    # -- names -----------------------------------------------------------------------------
+
+    def _parameters(self, overrides: dict[str, str]) -> dict[str, str]:
+        declared = self.template.get("Parameters", {})
+        unknown = set(overrides) - set(declared)
+        if unknown:
+            raise TemplateError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
+        values = {}
+        for name, spec in declared.items():
+            if name in overrides:
+                values[name] = overrides[name]
+            elif "Default" in spec:
+                values[name] = str(spec["Default"])
+            else:
+                raise TemplateError(f"template parameter {name} has no default; pass a value")
+        return values
+
+    def of_type(self, resource_type: str) -> list[str]:
+        return [lid for lid, res in self.resources.items() if res.get("Type") == resource_type]
+
+    def the(self, resource_type: str) -> str:
+        found = self.of_type(resource_type)
+        if len(found) != 1:
+            raise TemplateError(f"expected one {resource_type}, the template has {len(found)}")
+        return found[0]
+
+    def physical_name(self, logical_id: str) -> str:
+        if logical_id not in self.resources:
+            raise TemplateError(f"the template has no resource {logical_id}")
+        return local_name(logical_id)
+
+    def queue_url(self, logical_id: str) -> str:
+        return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{self.physical_name(logical_id)}"
+
+    def arn(self, logical_id: str) -> str:
+        kind = self.resources[logical_id]["Type"]
+        name = self.physical_name(logical_id)
+        arns = {
+            "AWS::S3::Bucket": f"arn:{PARTITION}:s3:::{name}",
+            "AWS::DynamoDB::Table": f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}",
+            "AWS::SQS::Queue": f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT_ID}:{name}",
+            "AWS::Serverless::Function": f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
+            "AWS::Serverless::StateMachine": (
+                f"arn:{PARTITION}:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
+            ),
+            "AWS::SNS::Topic": f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT_ID}:{name}",
+        }
+        if kind not in arns:
+            raise TemplateError(f"the local cloud cannot give an ARN for {logical_id} ({kind})")
+        return arns[kind]
+
+    def ref(self, name: str) -> str:
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": PARTITION,
+            "AWS::StackName": STACK_NAME,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        kind = self.resources.get(name, {}).get("Type")
+        if kind == "AWS::SQS::Queue":
+            return self.queue_url(name)
+        if kind in ("AWS::SNS::Topic", "AWS::Serverless::StateMachine"):
+            return self.arn(name)
+        return self.physical_name(name)
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        if attribute == "Arn":
+            return self.arn(logical_id)
+        if attribute in ("Name", "QueueName"):
+            return self.physical_name(logical_id)
+        if attribute == "QueueUrl":
+            return self.queue_url(logical_id)
+        raise TemplateError(f"the local cloud cannot resolve !GetAtt {logical_id}.{attribute}")
+
+    def resolve(self, value: Any) -> Any:
+        """Resolve intrinsic functions (Ref, GetAtt, Sub, Join, Select, If on parameters)."""
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                parts = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.get_att(parts[0], parts[1])
+            if key == "Fn::Sub":
+                return self._sub(arg)
+            if key == "Fn::Join":
+                return arg[0].join(str(self.resolve(item)) for item in arg[1])
+            if key == "Fn::Select":
+                return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+        return {key: self.resolve(item) for key, item in value.items()}
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(self.resolve(variables[name]))
+            if "." in name:
+                logical_id, attribute = name.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            return self.ref(name)
+
+        return re.sub(r"\$\{([^!}][^}]*)\}", replace, text)
+
+    # -- resources ---------------------------------------------------------------------------
+
+    def function(self, logical_id: str) -> FunctionSpec:
+        resource = self.resources.get(logical_id)
+        if not resource or resource.get("Type") != "AWS::Serverless::Function":
+            known = ", ".join(self.of_type("AWS::Serverless::Function"))
+            raise TemplateError(f"no function {logical_id!r} in template.yaml (functions: {known})")
+        props = resource["Properties"]
+        variables = {**self._global_env, **props.get("Environment", {}).get("Variables", {})}
+        return FunctionSpec(
+            logical_id=logical_id,
+            name=self.physical_name(logical_id),
+            code_dir=(self.root / props["CodeUri"]).resolve(),
+            handler=props["Handler"],
+            environment={key: str(self.resolve(val)) for key, val in variables.items()},
+            timeout_seconds=int(self.resolve(props.get("Timeout", self._global_timeout))),
+            memory_mb=int(self.resolve(props.get("MemorySize", self._global_memory))),
+        )
+
+    def functions(self) -> list[FunctionSpec]:
+        return [self.function(lid) for lid in self.of_type("AWS::Serverless::Function")]
+
+    def state_machine(self, logical_id: str) -> StateMachineSpec:
+        props = self.resources[logical_id]["Properties"]
+        definition = (self.root / props["DefinitionUri"]).read_text()
+        for key, raw in props.get("DefinitionSubstitutions", {}).items():
+            definition = definition.replace("${" + key + "}", str(self.resolve(raw)))
+        leftover = re.findall(r"\$\{(\w+)\}", definition)
+        if leftover:
+            raise TemplateError(
+                f"{props['DefinitionUri']} uses ${{{leftover[0]}}}, "
+                f"which DefinitionSubstitutions of {logical_id} does not define"
+            )
+        rule = None
+        for event_id, event in props.get("Events", {}).items():
+            if event.get("Type") != "EventBridgeRule":
+                continue
+            event_props = event["Properties"]
+            dlq = event_props.get("DeadLetterConfig", {}).get("Arn")
+            rule = RuleSpec(
+                logical_id=f"{logical_id}{event_id}",
+                pattern=self.resolve(event_props["Pattern"]),
+                dead_letter_queue=dlq["Fn::GetAtt"][0] if isinstance(dlq, dict) else None,
+            )
+        return StateMachineSpec(
+            logical_id=logical_id,
+            name=self.physical_name(logical_id),
+            definition=definition,
+            rule=rule,
+        )
