@@ -312,6 +312,10 @@ class LocalCloud:
         response = self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
         return str(response.get("VersionId", ""))
 
+    def deliver(self, event: dict[str, Any]) -> None:
+        """Deliver an event to the rule's target again, as EventBridge may (at least once)."""
+        self.sqs.send_message(QueueUrl=self.delivery_queue_url, MessageBody=json.dumps(event))
+
     def seed_sample(self, bucket: str, key: str, version_id: str, samples: Path) -> None:
         """Make the object a sample event names exist, from the sample file of the same name,
         as that very version, so that the sample events in events/ work as they are."""

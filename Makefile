@@ -1,0 +1,44 @@
+# Mediaflow: the two commands of the README, and what they are made of.
+#   make run    set up, then process samples/ end to end on the embedded local cloud
+#   make test   set up, then run every check and test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+OUTPUT ?= mediaflow-output
+
+.PHONY: run test lint unit bench samples clean
+
+run: $(VENV)/.installed
+	$(BIN)/mediaflow run samples --output $(OUTPUT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check mediaflow functions tests bench
+	$(BIN)/mypy mediaflow functions/inspect functions/thumbnail functions/audio
+	$(BIN)/pytest
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py
+
+# samples/ is committed; this remakes it from the generators in mediaflow/synthetic.
+samples: $(VENV)/.installed
+	$(BIN)/python -m mediaflow.samples samples
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Mediaflow needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(VENV)/.installed $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	touch $(VENV)/.installed $@
+
+clean:
+	rm -rf $(VENV) $(OUTPUT) .pytest_cache .mypy_cache .ruff_cache .aws-sam

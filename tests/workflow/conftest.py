@@ -1,0 +1,46 @@
+"""The embedded local cloud, built from template.yaml, for workflow tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mediaflow.cli import media_id
+from mediaflow.localcloud import LocalCloud
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Retry back-off runs 100 times faster, so that retry paths stay quick; nothing else changes.
+CLOCK_FACTOR = 100.0
+
+
+@pytest.fixture
+def cloud() -> Iterator[LocalCloud]:
+    with LocalCloud(ROOT, clock_factor=CLOCK_FACTOR) as local_cloud:
+        yield local_cloud
+
+
+def record_of(cloud: LocalCloud, key: str) -> dict[str, Any]:
+    wanted = media_id(cloud.bucket, key)
+    return next(record for record in cloud.records() if record["mediaId"] == wanted)
+
+
+def execution_of(cloud: LocalCloud, record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The history of the execution that wrote the record."""
+    return cloud.history(record["executionArn"])
+
+
+def entered_states(history: list[dict[str, Any]]) -> list[str]:
+    return [
+        event["stateEnteredEventDetails"]["name"]
+        for event in history
+        if "stateEnteredEventDetails" in event
+    ]
+
+
+def event_of(cloud: LocalCloud, execution_arn: str) -> dict[str, Any]:
+    return dict(json.loads(cloud.sfn.describe_execution(executionArn=execution_arn)["input"]))
