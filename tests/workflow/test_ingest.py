@@ -1,0 +1,188 @@
+"""The real ingest workflow on the embedded local cloud, path by path.
+
+Each test uploads media as a device would, lets the template's rule start the executions, and
+asserts on the execution history and on what landed in S3, DynamoDB and SQS.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import soundfile as sf
+from PIL import Image
+
+from mediaflow.faults import Fault
+from mediaflow.labels import EMULATED_MODEL_VERSION
+from mediaflow.localcloud import LocalCloud
+from tests.workflow.conftest import entered_states, event_of, execution_of, record_of
+
+PAYLOAD_LIMIT = 256 * 1024
+
+
+def photo_jpeg(width: int = 640, height: int = 480) -> bytes:
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:height, 0:width]
+    pixels = np.stack([x * 255 // width, y * 255 // height, np.full_like(x, 120)], axis=-1)
+    pixels = np.clip(pixels + rng.normal(0, 12, pixels.shape), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def tone_wav(seconds: float = 1.0, rate: int = 48_000) -> bytes:
+    t = np.arange(int(seconds * rate)) / rate
+    signal = 0.5 * np.sin(2 * np.pi * 1000 * t)
+    buffer = io.BytesIO()
+    sf.write(buffer, np.stack([signal, signal], axis=1), rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def assert_payloads_small(history: list[dict]) -> None:
+    for event in history:
+        for details in (value for key, value in event.items() if key.endswith("EventDetails")):
+            for field in ("input", "output"):
+                if field in details:
+                    assert len(details[field].encode()) < PAYLOAD_LIMIT // 8, (event["type"], field)
+
+
+def test_an_image_ends_processed_with_a_thumbnail_and_labels(cloud: LocalCloud) -> None:
+    # Given a device uploads a photo
+    key = "uploads/phone-1/holiday.jpg"
+    version = cloud.upload(photo_jpeg(), key, content_type="image/jpeg")
+
+    # When the workflow has run
+    cloud.wait_until_settled()
+
+    # Then the record describes this version, processed, with a thumbnail and labels
+    record = record_of(cloud, key)
+    assert record["status"] == "PROCESSED"
+    assert record["versionId"] == version
+    assert (record["kind"], record["format"], record["contentType"]) == ("image", "jpeg", "image/jpeg")
+    assert record["deviceId"] == "phone-1"
+    image = record["image"]
+    assert (image["width"], image["height"]) == (640, 480)
+    assert image["labels"] and all(0 < label["confidence"] <= 100 for label in image["labels"])
+    assert image["labelModelVersion"] == EMULATED_MODEL_VERSION
+    thumbnail = Image.open(io.BytesIO(
+        cloud.s3.get_object(Bucket=cloud.bucket, Key=image["thumbnailKey"])["Body"].read()
+    ))
+    assert thumbnail.format == "JPEG" and max(thumbnail.size) == 300
+    assert image["thumbnailKey"].startswith("thumbnails/")
+
+    history = execution_of(cloud, record)
+    assert {"Inspect object", "Claim object", "Make thumbnail", "Detect labels",
+            "Record image result", "Processed"} <= set(entered_states(history))
+    assert history[-1]["type"] == "ExecutionSucceeded"
+    assert_payloads_small(history)
+    assert cloud.queue_messages(cloud.dlq_url) == []
+
+
+def test_audio_ends_processed_with_its_measurements(cloud: LocalCloud) -> None:
+    key = "uploads/recorder-7/tone.wav"
+    cloud.upload(tone_wav(), key)
+
+    cloud.wait_until_settled()
+
+    record = record_of(cloud, key)
+    assert record["status"] == "PROCESSED"
+    audio = record["audio"]
+    assert audio["sampleRate"] == 48_000 and audio["channels"] == 2
+    assert abs(audio["durationSeconds"] - 1.0) < 0.01
+    assert abs(audio["peakDbfs"] - (-6.02)) < 0.1  # 0.5 full scale
+    assert abs(audio["rmsDbfs"] - (-9.03)) < 0.1  # a sine's RMS is 3.01 dB below its peak
+    assert abs(audio["spectralCentroidHz"] - 1000) < 50
+    waveform = cloud.s3.get_object(Bucket=cloud.bucket, Key=audio["waveformKey"])["Body"].read()
+    assert waveform.startswith(b"\x89PNG")
+    assert "Analyze audio" in entered_states(execution_of(cloud, record))
+
+
+def test_an_unsupported_file_ends_rejected_with_a_reason(cloud: LocalCloud) -> None:
+    key = "uploads/phone-1/invoice.jpg"  # the name lies: it is a PDF
+    cloud.upload(b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" * 20, key)
+
+    cloud.wait_until_settled()
+
+    record = record_of(cloud, key)
+    assert record["status"] == "REJECTED"
+    assert "not a supported" in record["reason"]
+    states = entered_states(execution_of(cloud, record))
+    assert "Record rejection" in states and "Make thumbnail" not in states
+    assert cloud.queue_messages(cloud.dlq_url) == []
+
+
+def test_the_same_event_twice_is_processed_once(cloud: LocalCloud) -> None:
+    # Given an image was uploaded and processed
+    key = "uploads/phone-1/twice.jpg"
+    cloud.upload(photo_jpeg(), key)
+    cloud.wait_until_settled()
+    first = record_of(cloud, key)
+
+    # When EventBridge delivers the same event again (at-least-once delivery)
+    cloud.deliver(event_of(cloud, first["executionArn"]))
+    cloud.wait_until_settled()
+
+    # Then there is still one record, one thumbnail write and one Rekognition call
+    records = [record for record in cloud.records() if record["key"] == key]
+    assert len(records) == 1 and records[0]["executionArn"] == first["executionArn"]
+    thumbnail_writes = list(cloud.object_versions(first["image"]["thumbnailKey"]))
+    assert len(thumbnail_writes) == 1
+    assert cloud.calls["rekognition:DetectLabels"] == 1
+    assert cloud.calls["lambda:ThumbnailFunction"] == 1
+    # and the second execution ended in the duplicate state
+    executions = cloud.executions()
+    assert len(executions) == 2
+    second = cloud.history(executions[1]["executionArn"])
+    assert entered_states(second)[-1] == "Skip duplicate"
+    assert second[-1]["type"] == "ExecutionSucceeded"
+
+
+def test_a_function_that_raises_gives_a_failed_record_and_one_dlq_message(
+    cloud: LocalCloud,
+) -> None:
+    # Given the thumbnail function raises on every call
+    cloud.faults.add(Fault("ThumbnailFunction", "CorruptMedia", times=-1))
+    key = "uploads/phone-1/broken.jpg"
+
+    cloud.upload(photo_jpeg(), key)
+    cloud.wait_until_settled()
+
+    record = record_of(cloud, key)
+    assert record["status"] == "FAILED"
+    assert record["error"] == "CorruptMedia"
+    messages = cloud.queue_messages(cloud.dlq_url)
+    assert len(messages) == 1
+    body = json.loads(messages[0]["Body"])
+    assert body["executionArn"] == record["executionArn"]
+    assert body["error"] == "CorruptMedia"
+    assert body["event"]["detail"]["object"]["key"] == key
+    assert body["event"] == event_of(cloud, record["executionArn"])
+    history = execution_of(cloud, record)
+    assert ["Record failure", "Send to DLQ", "Ingest failed"] == entered_states(history)[-3:]
+    assert history[-1]["type"] == "ExecutionFailed"
+
+
+def test_transient_lambda_errors_are_retried_and_shown_in_the_history(cloud: LocalCloud) -> None:
+    cloud.faults.add(Fault("ThumbnailFunction", "Lambda.TooManyRequestsException", times=2))
+    key = "uploads/phone-1/throttled.jpg"
+
+    cloud.upload(photo_jpeg(), key)
+    cloud.wait_until_settled()
+
+    record = record_of(cloud, key)
+    assert record["status"] == "PROCESSED"
+    failures = [
+        event["taskFailedEventDetails"]["error"]
+        for event in execution_of(cloud, record)
+        if event["type"] == "TaskFailed"
+    ]
+    assert failures == ["Lambda.TooManyRequestsException"] * 2
+    assert cloud.queue_messages(cloud.dlq_url) == []
+
+
+def test_writes_under_thumbnails_never_start_the_workflow(cloud: LocalCloud) -> None:
+    cloud.upload(photo_jpeg(), "thumbnails/phone-1/not-an-upload.jpg")
+    cloud.upload(photo_jpeg(), "elsewhere/phone-1/not-an-upload.jpg")
+    cloud.wait_until_settled()
+    assert cloud.executions() == []
