@@ -1,0 +1,291 @@
+"""The verdict on one upload: the "Inspect object" output of docs/contracts.md.
+
+`decide` is pure: HeadObject's answer, the first bytes and the limits in, the verdict out.
+`inspect_object` does the reading (one HEAD, one ranged GET, rarely one or two more) and
+calls it. Anything wrong with the media is a `rejected` verdict with a reason a person can
+read; only an object that cannot be read raises (botocore's `ClientError`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+import sniffing
+from botocore.exceptions import ClientError
+from errors import MalformedEvent, UnsupportedEncoding, UnusableHeader
+from inspect_settings import HEADER_WINDOW_LIMIT, InspectSettings
+from sniffing import MediaInfo
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef, HeadObjectRequestTypeDef
+
+# Amazon Rekognition reads JPEG and PNG from S3 directly up to 15 MB, 80..10000 px a side.
+REKOGNITION_MAX_BYTES = 15 * 1024 * 1024
+REKOGNITION_MIN_SIDE, REKOGNITION_MAX_SIDE = 80, 10000
+# Plain 8-bit Huffman-coded JPEG; lossless, arithmetic or CMYK JPEGs get a rendition.
+_REKOGNITION_JPEG_CODECS = {"baseline", "extended", "progressive"}
+# An Ogg page is at most 65307 bytes, so the last 64 KiB always hold the last page's header.
+OGG_TAIL_BYTES = 65536
+
+_NOT_FOUND = {"404", "NoSuchKey", "403", "AccessDenied"}
+_SEQUENCER = re.compile(r"[0-9A-Fa-f]{1,32}")
+_MEDIA_ID = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class InspectRequest:
+    """The object an "Object Created" event names, and the record id the workflow gave it."""
+
+    bucket: str
+    key: str  # as the event carries it: S3 URL-encodes keys in event notifications
+    version_id: str  # "" when the bucket is unversioned
+    sequencer: str
+    uploaded_at: str
+    media_id: str
+
+    def __post_init__(self) -> None:
+        if not self.bucket or not self.key:
+            raise MalformedEvent("the event names no bucket or no key")
+        if not _SEQUENCER.fullmatch(self.sequencer):
+            raise MalformedEvent(f"the event's sequencer {self.sequencer!r} is not hex")
+        if not _MEDIA_ID.fullmatch(self.media_id):
+            raise MalformedEvent(f"mediaId {self.media_id!r} is not a lower-case SHA-256")
+
+    @property
+    def padded_sequencer(self) -> str:
+        # Same length and case for every event, so that string order is event order.
+        return self.sequencer.upper().rjust(32, "0")
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What HeadObject says about the object."""
+
+    bucket: str
+    key: str
+    version_id: str
+    size: int
+    etag: str
+    content_type: str
+    metadata: Mapping[str, str]  # user metadata, names lower-cased as S3 returns them
+
+
+def inspect_object(
+    s3: S3Client, request: InspectRequest, settings: InspectSettings
+) -> dict[str, Any]:
+    """Read the object's metadata and first bytes, and decide what it is."""
+    stored = _head(s3, request)
+    head = tail = b""
+    if stored.size > 0:
+        head = _read(s3, stored, 0, settings.head_bytes)
+        probe = _probe(head, stored.size)
+        if probe is not None and not probe.complete and stored.size > len(head):
+            # The one wider read: e.g. a JPEG whose APPn segments push SOF past the window.
+            head += _read(s3, stored, len(head), HEADER_WINDOW_LIMIT)
+        if probe is not None and probe.format == "ogg" and stored.size > len(head):
+            tail = _read(s3, stored, max(len(head), stored.size - OGG_TAIL_BYTES), stored.size)
+    return decide(request, stored, head, settings, tail)
+
+
+def decide(
+    request: InspectRequest,
+    stored: StoredObject,
+    head: bytes,
+    settings: InspectSettings,
+    tail: bytes = b"",
+) -> dict[str, Any]:
+    """The verdict for an object, from HeadObject's answer and its first (and last) bytes."""
+    media: MediaInfo | None = None
+    problem: UnusableHeader | None = None
+    if stored.size > 0:
+        try:
+            media = sniffing.sniff(head, stored.size, tail)
+        except UnusableHeader as err:
+            problem = err
+    device_id = device_from_key(stored.key, settings.upload_prefix)
+    reason = (
+        _key_problem(stored.key, device_id, settings)
+        or _device_problem(stored, device_id)
+        or ("file is 0 bytes" if stored.size == 0 else "")
+        or _content_problem(media, problem)
+        or _limit_problem(media, stored.size, settings)
+    )
+    if media is not None:
+        fmt, content_type = media.format, media.content_type
+    elif problem is not None:
+        fmt, content_type = problem.format, sniffing.content_type_of(problem.format)
+    else:
+        fmt, content_type = "unknown", sniffing.OCTET_STREAM
+    kind = "rejected" if reason or media is None else media.kind
+    image = media if media is not None and media.kind == "image" else None
+    audio = media if media is not None and media.kind == "audio" else None
+    version_path = stored.version_id or "null"
+    return {
+        "bucket": stored.bucket,
+        "key": stored.key,
+        "versionId": stored.version_id,
+        "sequencer": request.padded_sequencer,
+        "size": stored.size,
+        "etag": stored.etag.strip('"'),
+        "deviceId": device_id or "",
+        "platform": stored.metadata.get("platform", "").strip() or "unknown",
+        "declaredContentType": stored.content_type,
+        "kind": kind,
+        "format": fmt,
+        "contentType": content_type,
+        "reason": reason,
+        "width": image.width if image else 0,
+        "height": image.height if image else 0,
+        "durationSeconds": round(audio.duration_seconds, 3) if audio else 0,
+        "outputPrefix": f"{settings.output_prefix}{request.media_id}/{version_path}/",
+        "labelSource": _label_source(stored, media) if kind == "image" else None,
+        "uploadedAt": request.uploaded_at,
+    }
+
+
+def device_from_key(key: str, upload_prefix: str) -> str | None:
+    """`<device-id>` of `<upload_prefix><device-id>/<file name>`, or None for any other key."""
+    if not key.startswith(upload_prefix):
+        return None
+    device, _, name = key[len(upload_prefix) :].partition("/")
+    if not device or not name or name.endswith("/"):
+        return None
+    return device
+
+
+def _key_problem(key: str, device_id: str | None, settings: InspectSettings) -> str:
+    if device_id is None:
+        return f"key must be {settings.upload_prefix}<device-id>/<file name> (got {key!r})"
+    return ""
+
+
+def _device_problem(stored: StoredObject, device_id: str | None) -> str:
+    declared = stored.metadata.get("device-id")
+    if device_id is not None and declared is not None and declared != device_id:
+        return (
+            f"object metadata device-id is {declared!r} "
+            f"but the key says the device is {device_id!r}"
+        )
+    return ""
+
+
+def _content_problem(media: MediaInfo | None, problem: UnusableHeader | None) -> str:
+    if problem is not None:
+        label = sniffing.LABELS.get(problem.format, problem.format)
+        if isinstance(problem, UnsupportedEncoding):
+            return f"{label} file uses an unsupported encoding: {problem.problem}"
+        return f"{label} header is invalid: {problem.problem}"
+    if media is not None and media.kind == "unknown":
+        return (
+            "content is not a supported image or audio format "
+            f"(first bytes look like: {media.looks_like})"
+        )
+    return ""
+
+
+def _limit_problem(media: MediaInfo | None, size: int, settings: InspectSettings) -> str:
+    if media is None:
+        return ""
+    if media.kind == "image":
+        if size > settings.max_image_bytes:
+            return f"image is {size} bytes; the limit is MaxImageBytes={settings.max_image_bytes}"
+        if media.pixels > settings.max_image_pixels:
+            return (
+                f"image is {media.pixels} pixels ({media.width}x{media.height}); "
+                f"the limit is MaxImagePixels={settings.max_image_pixels}"
+            )
+    if media.kind == "audio":
+        if size > settings.max_audio_bytes:
+            return (
+                f"audio file is {size} bytes; the limit is MaxAudioBytes={settings.max_audio_bytes}"
+            )
+        if media.duration_seconds > settings.max_audio_seconds:
+            return (
+                f"audio is {_seconds(media.duration_seconds)} seconds long; "
+                f"the limit is MaxAudioSeconds={_seconds(settings.max_audio_seconds)}"
+            )
+    return ""
+
+
+def _label_source(stored: StoredObject, media: MediaInfo | None) -> dict[str, str] | None:
+    """The original itself when Amazon Rekognition can read it; None means "make a rendition"."""
+    if media is None or stored.size > REKOGNITION_MAX_BYTES:
+        return None
+    sides_ok = all(
+        REKOGNITION_MIN_SIDE <= side <= REKOGNITION_MAX_SIDE for side in (media.width, media.height)
+    )
+    plain_jpeg = (
+        media.format == "jpeg"
+        and media.codec in _REKOGNITION_JPEG_CODECS
+        and media.bits == 8
+        and media.channels in (1, 3)
+    )
+    if sides_ok and (media.format == "png" or plain_jpeg):
+        return {"bucket": stored.bucket, "key": stored.key, "version": stored.version_id}
+    return None
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def _probe(head: bytes, size: int) -> MediaInfo | None:
+    """A first look, only to decide whether more bytes are worth reading."""
+    try:
+        return sniffing.sniff(head, size)
+    except UnusableHeader:
+        return None
+
+
+def _head(s3: S3Client, request: InspectRequest) -> StoredObject:
+    # S3 URL-encodes keys in event notifications ("a b+c.jpg" arrives as "a+b%2Bc.jpg"),
+    # but some producers of these events (emulators, replays) pass the key as it is: try the
+    # decoded key, then the literal one. A key without '+' or '%' is looked up once.
+    decoded = unquote_plus(request.key)
+    if decoded != request.key:
+        try:
+            return _head_key(s3, request, decoded)
+        except ClientError as err:
+            # Without s3:ListBucket a missing key answers 403, not 404. Anything else (throttling,
+            # a server error) is raised as it is; so is the literal key's own error below.
+            if err.response.get("Error", {}).get("Code") not in _NOT_FOUND:
+                raise
+    return _head_key(s3, request, request.key)
+
+
+def _head_key(s3: S3Client, request: InspectRequest, key: str) -> StoredObject:
+    params: HeadObjectRequestTypeDef = {"Bucket": request.bucket, "Key": key}
+    if request.version_id:
+        params["VersionId"] = request.version_id
+    response = s3.head_object(**params)
+    return StoredObject(
+        bucket=request.bucket,
+        key=key,
+        version_id=request.version_id,
+        size=response["ContentLength"],
+        etag=response["ETag"],
+        content_type=response.get("ContentType", ""),
+        metadata=response.get("Metadata", {}),
+    )
+
+
+def _read(s3: S3Client, stored: StoredObject, start: int, stop: int) -> bytes:
+    """Bytes [start, stop) of exactly the object HeadObject described."""
+    stop = min(stop, stored.size)
+    if start >= stop:
+        return b""
+    params: GetObjectRequestTypeDef = {
+        "Bucket": stored.bucket,
+        "Key": stored.key,
+        "Range": f"bytes={start}-{stop - 1}",
+        # An unversioned key may be overwritten between HEAD and GET: fail rather than mix.
+        "IfMatch": stored.etag,
+    }
+    if stored.version_id:
+        params["VersionId"] = stored.version_id
+    return s3.get_object(**params)["Body"].read()
