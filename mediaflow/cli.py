@@ -255,11 +255,13 @@ def _invoke(args: argparse.Namespace) -> int:
     from mediaflow.localcloud import LocalCloud
 
     event = json.loads(args.event.read_text())
-    with LocalCloud(args.project) as cloud:
+    with LocalCloud(args.project, deliver_events=False) as cloud:
         logical_id = _function_logical_id(cloud, args.function)
         for bucket, key, version in _objects_named_in(event):
             cloud.seed_sample(bucket, key, version, args.project / "samples")
-        invocation = cloud.invoke(logical_id, event)
+        # As `sam local invoke`: the function's logs on stderr, its answer alone on stdout.
+        with contextlib.redirect_stdout(sys.stderr):
+            invocation = cloud.invoke(logical_id, event)
     print(json.dumps(invocation.payload, indent=2))
     return 1 if invocation.function_error else 0
 

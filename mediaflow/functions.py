@@ -117,6 +117,8 @@ def load_handler(spec: FunctionSpec) -> Callable[..., Any]:
             )
             assert module_spec and module_spec.loader
             module: ModuleType = importlib.util.module_from_spec(module_spec)
+            # Registered before it runs, as `import` does: dataclasses and pickling look it up.
+            sys.modules[module_spec.name] = module
             module_spec.loader.exec_module(module)
         handler = getattr(module, attribute)
         _LOADED[cache_key] = handler

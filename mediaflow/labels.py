@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 EMULATED_MODEL_VERSION = "mediaflow-local-emulator"
@@ -64,11 +65,12 @@ def detect_labels(data: bytes, max_labels: int = 1000, min_confidence: float = 5
         raise
     except Exception as error:  # noqa: BLE001 - the service says "invalid format" for any decode failure
         raise RekognitionError("InvalidImageFormatException", f"Image cannot be decoded: {error}") from None
-    shares = _colour_shares(list(small.getdata()))
+    shares = _colour_shares(np.asarray(small, dtype=np.int32).reshape(-1, 3))
     labels = [
         {
             "Name": name,
-            "Confidence": round(min(99.9, 50.0 + 50.0 * share), 3),
+            # A colour covering a quarter of the image is named with 80 % confidence.
+            "Confidence": round(min(99.9, 60.0 + 40.0 * share**0.5), 3),
             "Instances": [],
             "Parents": [],
             "Aliases": [],
@@ -80,13 +82,11 @@ def detect_labels(data: bytes, max_labels: int = 1000, min_confidence: float = 5
     return {"Labels": labels, "LabelModelVersion": EMULATED_MODEL_VERSION}
 
 
-def _colour_shares(pixels: list[tuple[int, int, int]]) -> list[tuple[str, float]]:
-    counts = dict.fromkeys(_COLOURS, 0)
-    for pixel in pixels:
-        nearest = min(
-            _COLOURS, key=lambda name: sum((a - b) ** 2 for a, b in zip(pixel, _COLOURS[name], strict=True))
-        )
-        counts[nearest] += 1
-    total = len(pixels) or 1
-    ranked = sorted(counts.items(), key=lambda item: item[1], reverse=True)
-    return [(name, count / total) for name, count in ranked if count]
+def _colour_shares(pixels: np.ndarray) -> list[tuple[str, float]]:
+    """Each named colour's share of the pixels nearest to it, largest first."""
+    names = list(_COLOURS)
+    palette = np.array([_COLOURS[name] for name in names], dtype=np.int32)
+    distances = ((pixels[:, None, :] - palette[None, :, :]) ** 2).sum(axis=2)
+    counts = np.bincount(distances.argmin(axis=1), minlength=len(names))
+    order = np.argsort(-counts, kind="stable")
+    return [(names[i], counts[i] / len(pixels)) for i in order if counts[i]]

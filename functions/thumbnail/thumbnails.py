@@ -1,0 +1,246 @@
+"""Thumbnails and Rekognition renditions of uploaded images: bytes in, JPEG out, no AWS.
+
+The work is done at the smallest size the format allows: JPEG decodes at 1/2, 1/4 or 1/8
+scale (`Image.draft`, libjpeg's DCT scaling) and HEIF from an embedded thumbnail when one
+is large enough; other formats are decoded whole and then reduced by whole factors
+(`reducing_gap`) before the final bicubic filter. Colour conversion, compositing and
+rotation all run on the small image. Only the first frame of an animation is read.
+
+Transparent images are composited on white and saved as JPEG, like every other image. One
+output format keeps the contract simple (`thumbnail.jpg`), JPEG is what Amazon Rekognition
+reads, and white is the background that logos, documents and screenshots are made for.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from io import BytesIO
+from typing import IO
+
+# Importing the plugins of the accepted formats by name means `Image.open` neither loads
+# Pillow's forty others (about 50 ms) nor lets any of them parse untrusted bytes.
+from PIL import (
+    AvifImagePlugin,  # noqa: F401
+    BmpImagePlugin,  # noqa: F401
+    ExifTags,
+    GifImagePlugin,  # noqa: F401
+    Image,
+    ImageCms,
+    JpegImagePlugin,  # noqa: F401
+    PngImagePlugin,  # noqa: F401
+    TiffImagePlugin,  # noqa: F401
+    UnidentifiedImageError,
+    WebPImagePlugin,  # noqa: F401
+)
+from thumbnail_errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
+
+FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "AVIF")
+"""Pillow's names of the formats read; HEIF is added by pillow-heif when one arrives."""
+
+THUMBNAIL_QUALITY = 82
+LABEL_SOURCE_QUALITY = 90
+REKOGNITION_MIN_SIDE = 80
+REKOGNITION_MAX_SIDE = 10_000
+
+Source = bytes | IO[bytes]
+"""The original: its bytes, or a seekable binary file (such as a spooled download)."""
+
+# ftyp brands of HEVC-coded HEIF, which only pillow-heif decodes (Pillow reads AVIF itself).
+_HEIF_BRANDS = frozenset((b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"))
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+# What a viewer does to stored pixels to show them the right way up, by EXIF orientation.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """A JPEG made from an original image, and what was learnt about the original."""
+
+    jpeg: bytes
+    width: int
+    height: int
+    original_width: int
+    """As displayed, that is after EXIF orientation."""
+    original_height: int
+    orientation: int
+    """The original's EXIF orientation, 1..8 (1 when absent)."""
+    original_format: str
+    """Pillow's name for it: one of `FORMATS`, or HEIF."""
+
+
+def make_thumbnail(source: Source, size: int = 300) -> Rendition:
+    """A JPEG thumbnail, the right way up, in sRGB, without metadata, longest side `size`.
+
+    An image that is already smaller keeps its size: thumbnails are never enlarged.
+    """
+    return _render(source, size, enlarge_to=0, quality=THUMBNAIL_QUALITY)
+
+
+def make_label_source(source: Source, max_side: int = 2048) -> Rendition:
+    """A JPEG that Amazon Rekognition accepts: sides within 80..10000 px, far below 15 MB.
+
+    The longest side is brought down to `max_side`, plenty for labels. A side under 80 px
+    is enlarged to 80 px (a 1x1 image becomes 80x80); a strip too thin to enlarge without
+    passing 10000 px on its long side is padded with white instead.
+    """
+    return _render(source, max_side, enlarge_to=REKOGNITION_MIN_SIDE, quality=LABEL_SOURCE_QUALITY)
+
+
+def _render(source: Source, max_side: int, enlarge_to: int, quality: int) -> Rendition:
+    with _decoding(), _open(source) as original:
+        original_format = original.format or ""
+        # pillow-heif turns HEIF images upright while decoding and keeps the value aside.
+        to_apply = _exif_orientation(original)
+        orientation = original.info.get("original_orientation") or to_apply
+        icc_profile = original.info.get("icc_profile")
+        width, height = original.size
+        target = _target_size(width, height, max_side, enlarge_to)
+        drafted = original.draft(None, target)
+        # Bicubic, as in Pillow's `thumbnail`: after the reduction above, Lanczos would cost
+        # twice as much for no visible difference.
+        image = _resizable(original).resize(
+            target,
+            Image.Resampling.BICUBIC,
+            box=drafted[1] if drafted else None,
+            reducing_gap=2.0,
+        )
+    image = _srgb(_opaque(image), icc_profile)
+    if to_apply in _UPRIGHT:
+        image = image.transpose(_UPRIGHT[to_apply])
+    if to_apply >= 5:
+        width, height = height, width
+    if enlarge_to and min(image.size) < enlarge_to:
+        image = _padded(image, enlarge_to)
+
+    image.info = {}  # nothing of the original's metadata (EXIF, GPS, XMP, comment) goes along
+    out = BytesIO()
+    image.save(out, "JPEG", quality=quality, optimize=False, progressive=False)
+    return Rendition(
+        jpeg=out.getvalue(),
+        width=image.width,
+        height=image.height,
+        original_width=width,
+        original_height=height,
+        orientation=orientation,
+        original_format=original_format,
+    )
+
+
+@contextmanager
+def _decoding() -> Iterator[None]:
+    """Pillow's errors as the state machine's: a bad image is refused, not retried."""
+    try:
+        yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise MediaTooLarge(str(error)) from error
+    except UnidentifiedImageError as error:
+        raise UnsupportedMediaType(
+            f"not an image in a supported format ({', '.join(FORMATS)}, HEIF)"
+        ) from error
+    # Truncated or damaged data surfaces as any of these, depending on the format's plugin.
+    except (OSError, SyntaxError, EOFError, ValueError, struct.error) as error:
+        raise CorruptMedia(f"the image cannot be decoded: {error}") from error
+
+
+def _open(source: Source) -> Image.Image:
+    stream = BytesIO(source) if isinstance(source, bytes) else source
+    start = stream.tell()
+    header = stream.read(32)
+    stream.seek(start)
+    formats = (_heif_format(), *FORMATS) if _is_heif(header) else FORMATS
+    image = Image.open(stream, formats=formats)
+    # Pillow only warns between MAX_IMAGE_PIXELS and twice that; here the limit is hard.
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and image.width * image.height > limit:
+        image.close()
+        raise MediaTooLarge(
+            f"{image.width}x{image.height} is {image.width * image.height} pixels,"
+            f" more than the {limit} allowed (MAX_IMAGE_PIXELS)"
+        )
+    return image
+
+
+def _is_heif(header: bytes) -> bool:
+    """Whether the ftyp box's major or first compatible brands name HEVC-coded HEIF."""
+    brands = (header[i : i + 4] for i in range(8, len(header) - 3, 4))
+    return header[4:8] == b"ftyp" and any(brand in _HEIF_BRANDS for brand in brands)
+
+
+@functools.cache
+def _heif_format() -> str:
+    import pillow_heif  # imported when the first HEIF arrives: it costs cold starts 15-50 ms
+
+    pillow_heif.register_heif_opener(depth_images=False, aux_images=False)
+    return "HEIF"
+
+
+def _exif_orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except (SyntaxError, ValueError, struct.error):
+        return 1  # unreadable EXIF says nothing about orientation; the pixels are still fine
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _target_size(width: int, height: int, max_side: int, enlarge_to: int) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(width, height))
+    if enlarge_to:
+        scale = max(scale, enlarge_to / min(width, height))
+        scale = min(scale, REKOGNITION_MAX_SIDE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _resizable(image: Image.Image) -> Image.Image:
+    """`image` in a mode that `resize` filters properly (it takes palettes pixel by pixel)."""
+    if image.mode.startswith("I;16"):
+        return image.convert("I")
+    if image.mode not in ("RGBA", "LA") and image.has_transparency_data:
+        return image.convert("RGBA")  # a palette's or a colour key's transparency
+    if image.mode in ("1", "P"):
+        return image.convert("L" if image.mode == "1" else "RGB")
+    return image
+
+
+def _opaque(image: Image.Image) -> Image.Image:
+    """`image` composited on white, when it has an alpha channel."""
+    if not image.has_transparency_data:
+        return image
+    rgba = image.convert("RGBA")
+    opaque = Image.new("RGB", rgba.size, "white")
+    opaque.paste(rgba, mask=rgba.getchannel("A"))
+    return opaque
+
+
+def _srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """`image` as 8-bit RGB in sRGB, the colour space that browsers assume for a JPEG."""
+    if image.mode == "I":  # 16-bit grey, which a plain conversion would clip to white
+        image = image.point(lambda value: value / 257).convert("L")
+    if icc_profile:
+        try:
+            profile = ImageCms.ImageCmsProfile(BytesIO(icc_profile))
+            converted = ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError):
+            pass  # a broken or mismatched profile: show the pixels as they are
+        else:
+            assert converted is not None  # profileToProfile returns None only when inPlace
+            return converted
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _padded(image: Image.Image, min_side: int) -> Image.Image:
+    canvas = Image.new("RGB", (max(image.width, min_side), max(image.height, min_side)), "white")
+    canvas.paste(image, ((canvas.width - image.width) // 2, (canvas.height - image.height) // 2))
+    return canvas

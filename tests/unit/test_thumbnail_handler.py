@@ -1,0 +1,245 @@
+"""The thumbnail function's handler against S3 in moto, and its settings (functions/thumbnail)."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from PIL import Image
+from thumbnail_settings import ThumbnailSettings
+
+from mediaflow.synthetic import images
+from tests.conftest import ROOT, FakeLambdaContext, load_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
+
+FUNCTION_DIR = ROOT / "functions" / "thumbnail"
+BUCKET = "mediaflow-media-local"
+
+
+def load_handler_module(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """functions/thumbnail/app.py under a name of its own: every function has an app.py.
+
+    Importing it sets Pillow's pixel limit, which is put back after the test.
+    """
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
+    spec = importlib.util.spec_from_file_location("thumbnail_app", FUNCTION_DIR / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def s3() -> Iterator[S3Client]:
+    with mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(Bucket=BUCKET)
+        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        yield client
+
+
+@pytest.fixture
+def app(s3: S3Client, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    # Loaded inside moto and after conftest has set the environment, as Lambda would.
+    return load_handler_module(monkeypatch)
+
+
+def upload(s3: S3Client, body: bytes) -> dict[str, Any]:
+    """The sample event, pointing at a version of the sample key that holds `body`."""
+    event = load_event("thumbnail.json")
+    response = s3.put_object(Bucket=BUCKET, Key=event["key"], Body=body)
+    return {**event, "versionId": response["VersionId"]}
+
+
+def read_jpeg(s3: S3Client, key: str) -> tuple[Image.Image, GetObjectOutputTypeDef]:
+    response = s3.get_object(Bucket=BUCKET, Key=key)
+    image = Image.open(io.BytesIO(response["Body"].read()))
+    assert image.format == "JPEG"
+    return image, response
+
+
+def test_thumbnail_is_written_and_described(
+    app: ModuleType, s3: S3Client, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a portrait photo from a phone, stored sideways with EXIF orientation 6
+    event = upload(s3, images.photo_jpeg(1200, 1600, orientation=6))
+
+    # When
+    result = app.lambda_handler(event, lambda_context)
+
+    # Then
+    key = f"{event['outputPrefix']}thumbnail.jpg"
+    assert result == {
+        "thumbnailKey": key,
+        "width": 1200,
+        "height": 1600,
+        "orientation": 6,
+        "thumbnailWidth": 225,
+        "thumbnailHeight": 300,
+    }
+    thumbnail, response = read_jpeg(s3, key)
+    assert thumbnail.size == (225, 300)
+    assert response["ContentType"] == "image/jpeg"
+    assert "immutable" in response["CacheControl"]
+    assert key.startswith("thumbnails/")
+
+
+def test_reads_the_version_it_is_given(
+    app: ModuleType, s3: S3Client, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a photo that has since been overwritten by a newer version of the same key
+    event = upload(s3, images.photo_jpeg(640, 480))
+    upload(s3, b"a newer version that is not an image")
+
+    result = app.lambda_handler(event, lambda_context)
+
+    assert (result["width"], result["height"]) == (640, 480)
+
+
+def test_label_source_is_written_for_rekognition(
+    app: ModuleType, s3: S3Client, lambda_context: FakeLambdaContext
+) -> None:
+    event = {**upload(s3, images.photo_heic(640, 480)), "purpose": "label-source"}
+
+    result = app.lambda_handler(event, lambda_context)
+
+    key = f"{event['outputPrefix']}label-source.jpg"
+    assert result["bucket"] == BUCKET
+    assert result["key"] == key
+    written = s3.head_object(Bucket=BUCKET, Key=key)
+    assert result["version"] == written["VersionId"]
+    rendition, _ = read_jpeg(s3, key)
+    assert rendition.size == (640, 480)
+
+
+def test_unversioned_bucket(
+    lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        event = {**load_event("thumbnail.json"), "versionId": "", "purpose": "label-source"}
+        s3.put_object(Bucket=BUCKET, Key=event["key"], Body=images.photo_webp(320, 240))
+
+        result = load_handler_module(monkeypatch).lambda_handler(event, lambda_context)
+
+        assert result["version"] == ""
+        assert s3.head_object(Bucket=BUCKET, Key=result["key"])["ContentType"] == "image/jpeg"
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+@pytest.mark.parametrize(
+    "output_prefix",
+    ["uploads/field-recorder-7/", "thumbnails-evil/x/", "thumbnails/no-slash", ""],
+)
+def test_never_writes_outside_the_output_prefix(
+    app: ModuleType, s3: S3Client, lambda_context: FakeLambdaContext, output_prefix: str
+) -> None:
+    event = {**upload(s3, images.photo_jpeg(640, 480)), "outputPrefix": output_prefix}
+
+    with pytest.raises(ValueError, match="outputPrefix"):
+        app.lambda_handler(event, lambda_context)
+
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+    assert keys == [event["key"]]
+
+
+def test_media_errors_reach_the_state_machine_by_name(
+    app: ModuleType, s3: S3Client, lambda_context: FakeLambdaContext
+) -> None:
+    event = upload(s3, b"this is not an image" * 10)
+
+    with pytest.raises(Exception) as raised:
+        app.lambda_handler(event, lambda_context)
+
+    assert type(raised.value).__name__ == "UnsupportedMediaType"
+
+
+def test_sample_event_is_a_valid_request(app: ModuleType) -> None:
+    request = app.ThumbnailRequest.from_event(load_event("thumbnail.json"), "thumbnails/")
+
+    assert request.purpose == "thumbnail"
+    assert request.output_prefix.startswith("thumbnails/")
+
+
+def test_handler_loads_neither_numpy_nor_soundfile_nor_pillow_heif() -> None:
+    # Cold starts: the thumbnail function must not pay for the audio function's libraries,
+    # nor for pillow-heif before a HEIF arrives.
+    script = (
+        "import io, sys\n"
+        "from PIL import Image\n"
+        "import app, thumbnails\n"
+        "jpeg = io.BytesIO()\n"
+        "Image.new('RGB', (640, 480), 'teal').save(jpeg, 'JPEG')\n"
+        "thumbnails.make_thumbnail(jpeg.getvalue(), 300)\n"
+        "print(sorted({'numpy', 'soundfile', 'pillow_heif'} & set(sys.modules)))\n"
+    )
+    environment = {**os.environ, "LAMBDA_TASK_ROOT": str(FUNCTION_DIR)}
+    environment.pop("PYTHONPATH", None)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=FUNCTION_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+def test_settings_defaults() -> None:
+    settings = ThumbnailSettings.from_environment({})
+
+    assert settings.thumbnail_size == 300
+    assert settings.max_image_pixels == 40_000_000
+    assert settings.output_prefix == "thumbnails/"
+
+
+def test_settings_from_the_environment() -> None:
+    settings = ThumbnailSettings.from_environment(
+        {"THUMBNAIL_SIZE": "512", "MAX_IMAGE_PIXELS": "1000000", "OUTPUT_PREFIX": "derived/"}
+    )
+
+    assert (settings.thumbnail_size, settings.max_image_pixels) == (512, 1_000_000)
+    assert settings.output_prefix == "derived/"
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"THUMBNAIL_SIZE": "big"}, "THUMBNAIL_SIZE"),
+        ({"THUMBNAIL_SIZE": "0"}, "THUMBNAIL_SIZE"),
+        ({"MAX_IMAGE_PIXELS": "-5"}, "MAX_IMAGE_PIXELS"),
+        ({"LABEL_SOURCE_SIZE": "20000"}, "LABEL_SOURCE_SIZE"),
+        ({"OUTPUT_PREFIX": "uploads/thumbnails/"}, "OUTPUT_PREFIX"),
+        ({"OUTPUT_PREFIX": "thumbnails"}, "OUTPUT_PREFIX"),
+    ],
+)
+def test_settings_errors_name_the_variable(environ: dict[str, str], variable: str) -> None:
+    with pytest.raises(ValueError, match=variable):
+        ThumbnailSettings.from_environment(environ)
+
+
+def test_handler_limits_pillow_to_max_image_pixels(
+    monkeypatch: pytest.MonkeyPatch, s3: S3Client
+) -> None:
+    monkeypatch.setenv("MAX_IMAGE_PIXELS", "1000000")
+
+    load_handler_module(monkeypatch)
+
+    assert Image.MAX_IMAGE_PIXELS == 1_000_000
