@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import logging
 import threading
 import time
 import uuid
@@ -40,6 +41,9 @@ def apply() -> None:
         _capitalised_service_error_names()
         _scaled_retry_clock()
         _faithful_s3_eventbridge_events()
+        # The interpreter logs every caught error with its whole parse tree; the execution
+        # history already says what failed, in the console's words.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         _applied = True
 
 

@@ -62,10 +62,10 @@ def test_executions_and_show_read_the_last_run(
 def test_run_exits_non_zero_when_an_upload_fails(tmp_path: Path) -> None:
     result = mediaflow(
         "run", str(ROOT / "samples" / "photo.jpg"), "--output", "out",
-        "--fault", "ThumbnailFunction=CorruptMedia:*", "--clock-factor", "50", cwd=tmp_path,
+        "--fault", "ThumbnailFunction=RuntimeError:*", "--clock-factor", "50", cwd=tmp_path,
     )
     assert result.returncode == 1
-    assert "FAILED" in result.stdout and "CorruptMedia" in result.stdout
+    assert "FAILED" in result.stdout and "RuntimeError" in result.stdout
 
 
 @pytest.mark.parametrize(
