@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,8 @@ class LocalCloud:
         self._in_flight = 0
         self.started_executions: list[str] = []
         self.deliver_events = deliver_events
+        self._held = threading.Event()
+        self._before_invoke: dict[str, Callable[[Any], None]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -198,8 +200,10 @@ class LocalCloud:
                 function_error="Unhandled",
             )
         else:
-            body = params["body"]
-            invocation = functions.invoke(spec, json.loads(body or b"{}"))
+            event = json.loads(params["body"] or b"{}")
+            if spec.logical_id in self._before_invoke:
+                self._before_invoke[spec.logical_id](event)
+            invocation = functions.invoke(spec, event)
         parsed: dict[str, Any] = {
             "StatusCode": 200,
             "ExecutedVersion": "$LATEST",
@@ -229,7 +233,7 @@ class LocalCloud:
 
     def _dispatch(self) -> None:
         while not self._stop.is_set():
-            if self._running_executions() >= self.max_concurrent_executions:
+            if self._held.is_set() or self._running_executions() >= self.max_concurrent_executions:
                 time.sleep(0.02)
                 continue
             with self._dispatching:
@@ -312,9 +316,31 @@ class LocalCloud:
         response = self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
         return str(response.get("VersionId", ""))
 
+    def hold_deliveries(self) -> list[dict[str, Any]]:
+        """Stop starting executions, and hand over the events waiting for delivery, so that a
+        test can deliver them itself: in another order, or twice. `deliver` resumes."""
+        self._held.set()
+        with self._dispatching:
+            events = []
+            while batch := self.sqs.receive_message(
+                QueueUrl=self.delivery_queue_url, MaxNumberOfMessages=10
+            ).get("Messages", []):
+                for message in batch:
+                    events.append(json.loads(message["Body"]))
+                    self.sqs.delete_message(
+                        QueueUrl=self.delivery_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+        return events
+
+    def before_invoke(self, logical_id: str, hook: Callable[[Any], None]) -> None:
+        """Run `hook(event)` before each invocation of a function: a seam for tests that must
+        interleave executions (for example, a newer upload overtaking an older one)."""
+        self._before_invoke[logical_id] = hook
+
     def deliver(self, event: dict[str, Any]) -> None:
-        """Deliver an event to the rule's target again, as EventBridge may (at least once)."""
+        """Deliver an event to the rule's target (again, as EventBridge may: at least once)."""
         self.sqs.send_message(QueueUrl=self.delivery_queue_url, MessageBody=json.dumps(event))
+        self._held.clear()
 
     def seed_sample(self, bucket: str, key: str, version_id: str, samples: Path) -> None:
         """Make the object a sample event names exist, from the sample file of the same name,
