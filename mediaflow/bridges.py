@@ -38,6 +38,7 @@ def apply() -> None:
         if _applied:
             return
         _start_execution_without_deepcopying_history()
+        _parse_each_definition_once()
         _capitalised_service_error_names()
         _scaled_retry_clock()
         _faithful_s3_eventbridge_events()
@@ -65,6 +66,27 @@ def _start_execution_without_deepcopying_history() -> None:
                 machine.executions = past + machine.executions
 
     StepFunctionsParserBackend.start_execution = start_execution
+
+
+def _parse_each_definition_once() -> None:
+    """moto parses the definition with ANTLR at every execution (a third of the local cloud's
+    time); the syntax tree of one definition is the same every time, so it is kept, and each
+    execution still gets evaluation components of its own from it."""
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    original = asl_parser.AmazonStateLanguageParser.parse
+    trees: dict[str, Any] = {}
+    parsing = threading.Lock()
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        with parsing:
+            if definition not in trees:
+                trees[definition] = original(definition)[1]
+        tree = trees[definition]
+        return Preprocessor().visit(tree), tree
+
+    asl_parser.AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
 
 
 def _capitalised_service_error_names() -> None:

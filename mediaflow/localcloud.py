@@ -77,6 +77,7 @@ class LocalCloud:
         self._dispatching = threading.Lock()
         self._dispatcher: threading.Thread | None = None
         self._in_flight = 0
+        self._running: set[str] = set()
         self.started_executions: list[str] = []
         self.deliver_events = deliver_events
         self._held = threading.Event()
@@ -233,8 +234,9 @@ class LocalCloud:
 
     def _dispatch(self) -> None:
         while not self._stop.is_set():
-            if self._held.is_set() or self._running_executions() >= self.max_concurrent_executions:
-                time.sleep(0.02)
+            self._forget_finished_executions()
+            if self._held.is_set() or len(self._running) >= self.max_concurrent_executions:
+                time.sleep(0.05)
                 continue
             with self._dispatching:
                 messages = self.sqs.receive_message(
@@ -242,7 +244,7 @@ class LocalCloud:
                 ).get("Messages", [])
                 self._in_flight = len(messages)
             if not messages:
-                time.sleep(0.02)
+                time.sleep(0.05)
                 continue
             message = messages[0]
             self._start_execution(message["Body"])
@@ -261,6 +263,7 @@ class LocalCloud:
                 stateMachineArn=self.state_machine_arn, name=str(uuid.uuid4()), input=event_body
             )["executionArn"]
             self.started_executions.append(arn)
+            self._running.add(arn)
         except Exception as error:  # noqa: BLE001 - EventBridge sends any failure to the DLQ
             self._send_to_rule_dlq(event_body, error)
 
@@ -283,6 +286,12 @@ class LocalCloud:
                 key: {"DataType": "String", "StringValue": value} for key, value in attributes.items()
             },
         )
+
+    def _forget_finished_executions(self) -> None:
+        """The dispatcher's own executions that have ended (cheaper than listing them all)."""
+        for arn in list(self._running):
+            if self.sfn.describe_execution(executionArn=arn)["status"] in TERMINAL:
+                self._running.discard(arn)
 
     def _running_executions(self) -> int:
         return len(
@@ -368,7 +377,7 @@ class LocalCloud:
         while self._pending_deliveries():
             if time.monotonic() > deadline:
                 raise LocalCloudError(f"events still undelivered after {timeout:.0f} s")
-            time.sleep(0.02)
+            time.sleep(0.05)
         self._wait_for_executions(max(0.0, deadline - time.monotonic()))
 
     def _wait_for_executions(self, timeout: float) -> None:
@@ -376,7 +385,7 @@ class LocalCloud:
         while self._running_executions():
             if time.monotonic() > deadline:
                 raise LocalCloudError(f"executions still running after {timeout:.0f} s")
-            time.sleep(0.02)
+            time.sleep(0.05)
 
     def executions(self) -> list[dict[str, Any]]:
         paginator = self.sfn.get_paginator("list_executions")
