@@ -1,0 +1,101 @@
+"""Cold start of each function's handler module, against `import boto3` plus one client.
+
+    .venv/bin/python bench/coldstart.py [--runs 9]
+
+Each measurement is a fresh interpreter that imports the handler module (`app`) from the
+function's folder, with the environment template.yaml gives the function and `LAMBDA_TASK_ROOT`
+set as in Lambda, and reports the import time and which heavy libraries got loaded. The anchor
+is a fresh interpreter doing `import boto3; boto3.client("s3")`. The runs of all sides are
+interleaved; the table shows medians and the ratio to the anchor (target: at most 1.5x), and
+checks that no handler imports what it does not use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mediaflow.functions import function_environment  # noqa: E402
+from mediaflow.template import Stack  # noqa: E402
+
+HEAVY = ("numpy", "soundfile", "PIL", "pillow_heif")
+# What each handler must never load at import: inspection decodes no media, thumbnails no audio.
+FORBIDDEN = {
+    "InspectFunction": ("numpy", "soundfile", "PIL", "pillow_heif"),
+    "ThumbnailFunction": ("numpy", "soundfile", "pillow_heif"),
+    "AudioFunction": ("pillow_heif",),
+}
+TARGET = 1.5
+
+_PROBE = """
+import json, sys, time
+started = time.perf_counter()
+{statement}
+elapsed = time.perf_counter() - started
+print(json.dumps({{"ms": elapsed * 1000, "loaded": [m for m in {heavy!r} if m in sys.modules]}}))
+"""
+
+
+def measure(statement: str, cwd: Path, env: dict[str, str]) -> dict[str, object]:
+    code = _PROBE.format(statement=statement, heavy=HEAVY)
+    output = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    ).stdout
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args()
+
+    base_env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "POWERTOOLS_"))
+    }
+    base_env |= {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
+    sides: dict[str, tuple[str, Path, dict[str, str]]] = {
+        "import boto3 + one client (anchor)": (
+            "import boto3; boto3.client('s3')", ROOT, base_env,
+        ),
+    }
+    for spec in Stack(ROOT).functions():
+        env = {**base_env, **function_environment(spec), "PYTHONPATH": str(spec.code_dir)}
+        env.pop("POWERTOOLS_TRACE_DISABLED", None)  # as deployed: the tracer is on
+        sides[spec.logical_id] = ("import app", spec.code_dir, env)
+
+    samples: dict[str, list[float]] = {name: [] for name in sides}
+    loaded: dict[str, set[str]] = {name: set() for name in sides}
+    for _ in range(args.runs):
+        for name, (statement, cwd, env) in sides.items():
+            result = measure(statement, cwd, env)
+            samples[name].append(float(result["ms"]))  # type: ignore[arg-type]
+            loaded[name].update(result["loaded"])  # type: ignore[arg-type]
+
+    anchor = statistics.median(samples["import boto3 + one client (anchor)"])
+    print(f"Cold start, median of {args.runs} fresh interpreters (Python {sys.version.split()[0]})\n")
+    print("| module | median ms | x anchor | heavy libraries loaded | target |")
+    print("|---|---|---|---|---|")
+    for name, values in samples.items():
+        median = statistics.median(values)
+        if name in FORBIDDEN:
+            ratio = median / anchor
+            forbidden = sorted(loaded[name] & set(FORBIDDEN[name]))
+            verdict = "✅" if ratio <= TARGET and not forbidden else "❌"
+            note = f"≤{TARGET}x, none of {', '.join(FORBIDDEN[name])} {verdict}"
+            if forbidden:
+                note += f" (loaded {', '.join(forbidden)})"
+            print(f"| {name} | {median:.0f} | {ratio:.2f}x | {', '.join(sorted(loaded[name])) or 'none'} | {note} |")
+        else:
+            print(f"| {name} | {median:.0f} | 1.00x | {', '.join(sorted(loaded[name])) or 'none'} | anchor |")
+
+
+if __name__ == "__main__":
+    main()

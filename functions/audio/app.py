@@ -1,0 +1,165 @@
+"""Analyze audio: the handler of `AudioFunction` in template.yaml.
+
+Streams one version of an uploaded recording to a file in /tmp (libsndfile needs to seek),
+measures it in one pass over fixed-size blocks, and writes the waveform picture to
+`<outputPrefix>waveform.png`. The payloads are in docs/contracts.md, "Analyze audio".
+"""
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self
+
+import boto3
+from audio_errors import MediaError, MediaTooLarge
+from audio_settings import AudioSettings
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# One BLAS thread: the K-weighting's matrix products are small, and a second BLAS thread would
+# only compete with the decoding thread for the function's vCPUs. Must precede numpy's import.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from audio_analysis import FLOOR_DBFS, AudioAnalysis, analyze_audio
+from waveform import render_waveform_png
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef
+
+# No `from __future__ import annotations` here: the local cloud loads this file under a name
+# of its own, outside sys.modules, where dataclasses cannot resolve string annotations.
+
+SETTINGS = AudioSettings.from_environment()
+CACHE_CONTROL = "private, max-age=31536000, immutable"
+"""Outputs are keyed by the original's version, so a key's content never changes."""
+SCRATCH_HEADROOM_BYTES = 16 * 1024 * 1024
+"""Room left in /tmp beside the downloaded recording."""
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+s3 = boto3.client("s3")
+
+
+@dataclass(frozen=True)
+class AudioRequest:
+    bucket: str
+    key: str
+    version_id: str
+    """"" for an unversioned bucket."""
+    output_prefix: str
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any], allowed_prefix: str) -> Self:
+        """The request in `event`; a ValueError says what is wrong with it."""
+        output_prefix = _text(event, "outputPrefix")
+        # Writing under the watched prefix would make the pipeline process its own output.
+        if not output_prefix.startswith(allowed_prefix) or not output_prefix.endswith("/"):
+            raise ValueError(
+                f"'outputPrefix' must be a folder under OUTPUT_PREFIX {allowed_prefix!r},"
+                f" got {output_prefix!r}"
+            )
+        return cls(
+            bucket=_text(event, "bucket"),
+            key=_text(event, "key"),
+            version_id=_text(event, "versionId", required=False),
+            output_prefix=output_prefix,
+        )
+
+
+def _text(event: dict[str, Any], name: str, *, required: bool = True) -> str:
+    value = event.get(name, "")
+    if not isinstance(value, str) or (required and not value):
+        kind = "a non-empty string" if required else "a string"
+        raise ValueError(f"'{name}' must be {kind}, got {value!r}")
+    return value
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = AudioRequest.from_event(event, SETTINGS.output_prefix)
+    logger.append_keys(bucket=request.bucket, key=request.key, version_id=request.version_id)
+    return analyze_and_store(request)
+
+
+@tracer.capture_method
+def analyze_and_store(request: AudioRequest) -> dict[str, Any]:
+    """Measures the recording, writes its waveform PNG, returns the contract's payload."""
+    try:
+        with _download(request) as path:
+            analysis = analyze_audio(
+                path,
+                max_seconds=SETTINGS.max_audio_seconds,
+                silence_threshold_dbfs=SETTINGS.silence_threshold_dbfs,
+                clipping_threshold=SETTINGS.clipping_threshold,
+                block_frames=SETTINGS.block_frames,
+            )
+    except MediaError as error:
+        logger.warning("Audio refused", error=type(error).__name__, reason=str(error))
+        metrics.add_metric(name="AudioRefused", unit=MetricUnit.Count, value=1)
+        raise
+
+    key = f"{request.output_prefix}waveform.png"
+    png = render_waveform_png(analysis.waveform_min, analysis.waveform_max)
+    s3.put_object(
+        Bucket=request.bucket,
+        Key=key,
+        Body=png,
+        ContentType="image/png",
+        CacheControl=CACHE_CONTROL,
+    )
+    logger.info("Wrote", output_key=key, bytes=len(png))
+    metrics.add_metric(name="AudioAnalyzed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name="AudioSecondsAnalyzed", unit=MetricUnit.Seconds, value=analysis.duration_seconds
+    )
+    return _payload(analysis, key)
+
+
+def _payload(analysis: AudioAnalysis, waveform_key: str) -> dict[str, Any]:
+    """The contract's keys, rounded to what the measurements can tell apart."""
+    loudness = analysis.loudness_lufs
+    return {
+        "durationSeconds": round(analysis.duration_seconds, 3),
+        "sampleRate": analysis.sample_rate,
+        "channels": analysis.channels,
+        "format": analysis.format,
+        "subtype": analysis.subtype,
+        "peakDbfs": round(analysis.peak_dbfs, 2),
+        "rmsDbfs": round(analysis.rms_dbfs, 2),
+        "dcOffset": round(analysis.dc_offset, 6),
+        "clippingRatio": round(analysis.clipping_ratio, 6),
+        "silenceRatio": round(analysis.silence_ratio, 4),
+        "spectralCentroidHz": round(analysis.spectral_centroid_hz, 1),
+        # The record's attributes are typed numbers, never null (docs/contracts.md).
+        "loudnessLufs": FLOOR_DBFS if loudness is None else round(loudness, 2),
+        "waveformKey": waveform_key,
+    }
+
+
+@contextmanager
+def _download(request: AudioRequest) -> Iterator[str]:
+    """The path of a temporary file holding the object version, deleted afterwards.
+
+    The body is streamed in 1 MiB chunks, so memory does not grow with the recording.
+    """
+    params: GetObjectRequestTypeDef = {"Bucket": request.bucket, "Key": request.key}
+    if request.version_id:
+        params["VersionId"] = request.version_id
+    response = s3.get_object(**params)
+    with tempfile.NamedTemporaryFile(prefix="audio-") as scratch:
+        with closing(response["Body"]) as body:
+            size, free = response["ContentLength"], shutil.disk_usage(scratch.name).free
+            if size + SCRATCH_HEADROOM_BYTES > free:
+                raise MediaTooLarge(
+                    f"{size} bytes do not fit in the {free} bytes free in {tempfile.gettempdir()}"
+                )
+            shutil.copyfileobj(body, scratch, 1024 * 1024)
+        scratch.flush()
+        yield scratch.name

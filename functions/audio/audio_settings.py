@@ -1,0 +1,75 @@
+"""Settings of the audio function, read once from the environment that `template.yaml` sets."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+_Number = TypeVar("_Number", int, float)
+
+WATCHED_PREFIX = "uploads/"
+"""Where devices upload: anything written there would start the ingest workflow again."""
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    output_prefix: str = "thumbnails/"
+    """Every key the function writes starts with this (OUTPUT_PREFIX)."""
+    max_audio_seconds: float = 7200.0
+    """Longer recordings are refused as MediaTooLarge (MAX_AUDIO_SECONDS)."""
+    silence_threshold_dbfs: float = -60.0
+    """A 100 ms window whose loudest channel is below this RMS level is silent
+    (SILENCE_THRESHOLD_DBFS)."""
+    clipping_threshold: float = 0.999
+    """Samples at or beyond this fraction of full scale count as clipped (CLIPPING_THRESHOLD)."""
+    block_frames: int = 65536
+    """Frames decoded and measured at a time, for up to two channels (more channels get fewer
+    frames, so that a block holds as many samples); memory grows with it (BLOCK_FRAMES)."""
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> AudioSettings:
+        """The settings from `environ`; a ValueError names the variable that is wrong."""
+        settings = cls(
+            output_prefix=environ.get("OUTPUT_PREFIX", cls.output_prefix),
+            max_audio_seconds=_number(
+                environ, "MAX_AUDIO_SECONDS", float, cls.max_audio_seconds, 1.0, 86_400.0
+            ),
+            silence_threshold_dbfs=_number(
+                environ, "SILENCE_THRESHOLD_DBFS", float, cls.silence_threshold_dbfs, -120.0, 0.0
+            ),
+            clipping_threshold=_number(
+                environ, "CLIPPING_THRESHOLD", float, cls.clipping_threshold, 0.5, 1.0
+            ),
+            block_frames=_number(environ, "BLOCK_FRAMES", int, cls.block_frames, 4096, 1 << 20),
+        )
+        prefix = settings.output_prefix
+        if not prefix.endswith("/") or prefix.startswith(("/", WATCHED_PREFIX)):
+            raise ValueError(
+                f"OUTPUT_PREFIX must be a folder like 'thumbnails/' outside '{WATCHED_PREFIX}',"
+                f" got {prefix!r}"
+            )
+        return settings
+
+
+def _number(
+    environ: Mapping[str, str],
+    name: str,
+    parse: Callable[[str], _Number],
+    default: _Number,
+    low: _Number,
+    high: _Number,
+) -> _Number:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    kind = "a whole number" if parse is int else "a number"
+    try:
+        value = parse(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be {kind}, got {raw!r}") from None
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name} must be between {low} and {high}, got {raw!r}")
+    return value
