@@ -1,0 +1,33 @@
+"""Run every benchmark, one after the other, and print their tables.
+
+    .venv/bin/python bench/run.py            # thumbnails, audio, cold start (a few minutes)
+    .venv/bin/python bench/run.py audio      # only the named ones
+
+Each benchmark generates its inputs and measures Mediaflow's code side by side with its
+anchor in the same run; see bench/README.md for what is compared and how.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+BENCHMARKS = ("thumbnails", "audio", "coldstart")
+
+
+def main(names: list[str]) -> int:
+    unknown = set(names) - set(BENCHMARKS)
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
+        return 2
+    failed = 0
+    for name in names or BENCHMARKS:
+        print(f"\n## {name}\n", flush=True)
+        failed += subprocess.run([sys.executable, str(BENCH / f"{name}.py")], check=False).returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
