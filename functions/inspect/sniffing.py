@@ -300,8 +300,28 @@ def _tiff_ifd0(buf: bytes, size: int, fmt: str) -> dict[int, int]:
     return tags
 
 
+def _tiff_ifd_chain(buf: bytes) -> None:
+    """Follow the IFDs' next-IFD offsets through `buf`; a chain that comes back to an IFD
+    already seen is corrupt (readers that trust it never reach the end)."""
+    order = "<" if buf[:2] == b"II" else ">"
+    seen: set[int] = set()
+    ifd = _int(order + "I", buf, 4)
+    for _ in range(_MAX_STEPS):
+        if ifd == 0 or ifd + 2 > len(buf):
+            return  # the end of the chain, or beyond the bytes given
+        if ifd in seen:
+            raise CorruptHeader("tiff", f"the chain of IFDs loops back to the IFD at byte {ifd}")
+        seen.add(ifd)
+        entries_end = ifd + 2 + 12 * _int(order + "H", buf, ifd)
+        if entries_end + 4 > len(buf):
+            return
+        ifd = _int(order + "I", buf, entries_end)
+    # A multi-page file may hold more pages than this walk follows: that is no fault of it.
+
+
 def _parse_tiff(buf: bytes, size: int, tail: bytes, info: MediaInfo) -> MediaInfo:
     tags = _tiff_ifd0(buf, size, "tiff")
+    _tiff_ifd_chain(buf)
     width, height = tags.get(_TIFF_WIDTH, 0), tags.get(_TIFF_LENGTH, 0)
     if width == 0 or height == 0:
         raise CorruptHeader("tiff", f"the first IFD says {width}x{height} pixels")
@@ -466,6 +486,8 @@ def _read_ipma(buf: bytes, start: int, end: int, fmt: str, into: dict[int, list[
 def _check_audio(fmt: str, channels: int, rate: float) -> None:
     if not 1 <= channels <= MAX_CHANNELS:
         raise CorruptHeader(fmt, f"the header says {channels} channels")
+    if math.isnan(rate):
+        raise CorruptHeader(fmt, "the header's sample rate is not a number (NaN)")
     if not 1 <= rate <= MAX_SAMPLE_RATE:
         raise CorruptHeader(fmt, f"the header says the sample rate is {rate:g} Hz")
 
@@ -511,7 +533,7 @@ def _parse_wav(buf: bytes, size: int, tail: bytes, info: MediaInfo) -> MediaInfo
 def _wav_format(buf: bytes, body: int, length: int) -> tuple[int, int, int, int, int]:
     if length < 16:
         raise CorruptHeader("wav", f"the fmt chunk is {length} bytes, fewer than 16")
-    tag, channels, rate, byte_rate, _, bits = _unpack("<HHIIHH", buf, body)
+    tag, channels, rate, byte_rate, block_align, bits = _unpack("<HHIIHH", buf, body)
     if tag == _WAV_EXTENSIBLE:
         if length < 40:
             raise CorruptHeader("wav", "WAVE_FORMAT_EXTENSIBLE without its sub-format")
@@ -519,6 +541,10 @@ def _wav_format(buf: bytes, body: int, length: int) -> tuple[int, int, int, int,
     if tag not in _WAV_CODECS:
         raise UnsupportedEncoding("wav", f"WAV format tag 0x{tag:04X} is not supported")
     _check_audio("wav", channels, rate)
+    # Every frame (or compressed block) takes at least one byte: 0 is a lie that readers
+    # dividing by it, or stepping by it, cannot survive.
+    if block_align == 0:
+        raise CorruptHeader("wav", "the fmt chunk says each block is 0 bytes (block align 0)")
     codec = _WAV_CODECS[tag]
     if codec == "pcm" and not 1 <= bits <= 32:
         raise CorruptHeader("wav", f"PCM with {bits} bits per sample")
@@ -556,6 +582,7 @@ def _parse_flac(buf: bytes, size: int, tail: bytes, info: MediaInfo, start: int 
     block = _int(">I", buf, start + 4)
     if block >> 24 & 0x7F != 0 or block & 0xFFFFFF < 34:
         raise CorruptHeader("flac", "the first metadata block is not STREAMINFO")
+    _bytes(buf, start + 8, 34)  # the whole block, or the file is cut inside its header
     # STREAMINFO bytes 10..17: 20-bit rate, 3-bit channels-1, 5-bit bits-1, 36-bit samples
     packed = _int(">Q", buf, start + 8 + 10)
     rate, samples = packed >> 44, packed & (2**36 - 1)
@@ -683,12 +710,14 @@ def _parse_aiff(buf: bytes, size: int, tail: bytes, info: MediaInfo) -> MediaInf
 def _extended_float(raw: bytes) -> float:
     """An IEEE 754 80-bit extended float (AIFF's sample rate)."""
     exponent, mantissa = struct.unpack(">HQ", raw)
-    sign, exponent = exponent >> 15, exponent & 0x7FFF
-    if sign or mantissa == 0:
+    sign, exponent = -1.0 if exponent >> 15 else 1.0, exponent & 0x7FFF
+    if exponent == 0x7FFF:  # infinity when only the explicit integer bit is set, else NaN
+        return sign * math.inf if mantissa == 1 << 63 else math.nan
+    if mantissa == 0:
         return 0.0
     if exponent > 16383 + 64:  # far beyond any sample rate, and beyond a float's range
-        return math.inf
-    return math.ldexp(mantissa, exponent - 16383 - 63)
+        return sign * math.inf
+    return sign * math.ldexp(mantissa, exponent - 16383 - 63)
 
 
 _AU_SAMPLE_BYTES = {1: 1, 2: 1, 3: 2, 4: 3, 5: 4, 6: 4, 7: 8, 27: 1}
@@ -841,10 +870,27 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
 )
 
 
+# Byte order marks, longest first: UTF-32 LE starts with the UTF-16 LE mark.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+    (b"\xef\xbb\xbf", "utf-8", "UTF-8"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16"),
+)
+
+
 def describe(head: bytes) -> str:
     """A short human description of what the first bytes look like."""
     if not head:
         return "nothing (empty)"
+    for bom, encoding, label in _BOMS:
+        # Before the signatures: "\xff\xfe" also starts an MPEG audio layer I frame header.
+        if head.startswith(bom):
+            # "ignore": the window may end inside a character.
+            decoded = head[len(bom) : 512].decode(encoding, errors="ignore")
+            if _printable(decoded):
+                return f"{_describe_text(decoded)} in {label}, with a byte order mark"
     for offset, magic, name in _SIGNATURES:
         if head[offset : offset + len(magic)] == magic:
             return name
@@ -860,13 +906,17 @@ def describe(head: bytes) -> str:
         return "AAC audio (ADTS)" if layer == 0 else f"MPEG audio layer {4 - layer}"
     text = _as_text(head[:512])
     if text is not None:
-        stripped = text.lstrip().lower()
-        if stripped.startswith(("<svg", "<?xml")):
-            return "XML/SVG document"
-        if stripped.startswith(("<!doctype html", "<html")):
-            return "HTML document"
-        return "text"
+        return _describe_text(text)
     return "binary data starting " + head[:8].hex(" ")
+
+
+def _describe_text(text: str) -> str:
+    stripped = text.lstrip().lower()
+    if stripped.startswith(("<svg", "<?xml")):
+        return "XML/SVG document"
+    if stripped.startswith(("<!doctype html", "<html")):
+        return "HTML document"
+    return "text"
 
 
 def _as_text(chunk: bytes) -> str | None:
@@ -876,5 +926,8 @@ def _as_text(chunk: bytes) -> str | None:
         if err.start < len(chunk) - 3:  # not just a character cut at the end of the chunk
             return None
         text = chunk[: err.start].decode("utf-8")
-    printable = all(c.isprintable() or c in "\t\r\n" for c in text)
-    return text if printable and text else None
+    return text if _printable(text) else None
+
+
+def _printable(text: str) -> bool:
+    return bool(text) and all(c.isprintable() or c in "\t\r\n" for c in text)

@@ -9,6 +9,12 @@ rotation all run on the small image. Only the first frame of an animation is rea
 Transparent images are composited on white and saved as JPEG, like every other image. One
 output format keeps the contract simple (`thumbnail.jpg`), JPEG is what Amazon Rekognition
 reads, and white is the background that logos, documents and screenshots are made for.
+
+Hostile files are refused before any pixel is decoded (`container_checks`): image/ZIP
+polyglots, animations of more than `MAX_ANIMATION_FRAMES` frames, PNGs whose compressed pixel
+data is more than their size can need (a zip bomb), EXIF beyond the Exif standard's 64 KiB,
+and ICC profiles that are no profile at all. Pillow's own limits (`MAX_IMAGE_PIXELS`, the
+size of compressed PNG text) refuse the rest.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import IO
 
+import container_checks
+
 # Importing the plugins of the accepted formats by name means `Image.open` neither loads
 # Pillow's forty others (about 50 ms) nor lets any of them parse untrusted bytes.
 from PIL import (
@@ -31,12 +39,12 @@ from PIL import (
     Image,
     ImageCms,
     JpegImagePlugin,  # noqa: F401
-    PngImagePlugin,  # noqa: F401
+    PngImagePlugin,
     TiffImagePlugin,  # noqa: F401
     UnidentifiedImageError,
     WebPImagePlugin,  # noqa: F401
 )
-from thumbnail_errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
+from thumbnail_errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMediaType
 
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "AVIF")
 """Pillow's names of the formats read; HEIF is added by pillow-heif when one arrives."""
@@ -45,6 +53,14 @@ THUMBNAIL_QUALITY = 82
 LABEL_SOURCE_QUALITY = 90
 REKOGNITION_MIN_SIDE = 80
 REKOGNITION_MAX_SIDE = 10_000
+
+MAX_ANIMATION_FRAMES = 1000
+"""Animations with more frames are refused as MediaTooLarge. Only the first frame is read
+here, but whoever plays the original decodes them all (a 1000-frame GIF runs a minute at
+16 fps); services that take animations set similar limits."""
+MAX_EXIF_BYTES = 0xFFFF - 2 - len(b"Exif\0\0")
+"""The most EXIF that one JPEG APP1 segment carries, which the Exif standard makes the limit
+in every container: more is refused as CorruptMedia."""
 
 Source = bytes | IO[bytes]
 """The original: its bytes, or a seekable binary file (such as a spooled download)."""
@@ -105,7 +121,7 @@ def _render(source: Source, max_side: int, enlarge_to: int, quality: int) -> Ren
         # pillow-heif turns HEIF images upright while decoding and keeps the value aside.
         to_apply = _exif_orientation(original)
         orientation = original.info.get("original_orientation") or to_apply
-        icc_profile = original.info.get("icc_profile")
+        profile = _colour_profile(original.info.get("icc_profile"))
         width, height = original.size
         target = _target_size(width, height, max_side, enlarge_to)
         drafted = original.draft(None, target)
@@ -117,7 +133,7 @@ def _render(source: Source, max_side: int, enlarge_to: int, quality: int) -> Ren
             box=drafted[1] if drafted else None,
             reducing_gap=2.0,
         )
-    image = _srgb(_opaque(image), icc_profile)
+    image = _srgb(_opaque(image), profile)
     if to_apply in _UPRIGHT:
         image = image.transpose(_UPRIGHT[to_apply])
     if to_apply >= 5:
@@ -145,23 +161,35 @@ def _decoding() -> Iterator[None]:
     try:
         yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise MediaTooLarge(str(error)) from error
-    except UnidentifiedImageError as error:
-        raise UnsupportedMediaType(
-            f"not an image in a supported format ({', '.join(FORMATS)}, HEIF)"
+        # Pillow names its own threshold (twice MAX_IMAGE_PIXELS); the reason names ours.
+        raise MediaTooLarge(
+            f"the image has more pixels than the {Image.MAX_IMAGE_PIXELS} allowed"
+            f" (MAX_IMAGE_PIXELS): {error}"
         ) from error
+    except ValueError as error:
+        if "MAX_TEXT" in str(error):  # PngImagePlugin's limits on what compressed chunks inflate to
+            raise MediaTooLarge(
+                "the PNG's compressed text or ICC profile inflates to more than Pillow's limit"
+                f" of {PngImagePlugin.MAX_TEXT_CHUNK} bytes a chunk ({error})"
+            ) from error
+        raise CorruptMedia(f"the image cannot be decoded: {error}") from error
     # Truncated or damaged data surfaces as any of these, depending on the format's plugin.
-    except (OSError, SyntaxError, EOFError, ValueError, struct.error) as error:
+    except (OSError, SyntaxError, EOFError, struct.error) as error:
         raise CorruptMedia(f"the image cannot be decoded: {error}") from error
 
 
 def _open(source: Source) -> Image.Image:
+    # Pillow reads every file from its first byte (it seeks to 0), and so do the checks.
     stream = BytesIO(source) if isinstance(source, bytes) else source
-    start = stream.tell()
+    stream.seek(0)
     header = stream.read(32)
-    stream.seek(start)
+    _refuse_hostile_container(stream, header)
+    stream.seek(0)
     formats = (_heif_format(), *FORMATS) if _is_heif(header) else FORMATS
-    image = Image.open(stream, formats=formats)
+    try:
+        image = Image.open(stream, formats=formats)
+    except UnidentifiedImageError as error:
+        raise _unidentified(stream, header, formats) from error
     # Pillow only warns between MAX_IMAGE_PIXELS and twice that; here the limit is hard.
     limit = Image.MAX_IMAGE_PIXELS
     if limit and image.width * image.height > limit:
@@ -170,7 +198,82 @@ def _open(source: Source) -> Image.Image:
             f"{image.width}x{image.height} is {image.width * image.height} pixels,"
             f" more than the {limit} allowed (MAX_IMAGE_PIXELS)"
         )
+    exif = image.info.get("exif")
+    if isinstance(exif, bytes) and len(exif.removeprefix(b"Exif\0\0")) > MAX_EXIF_BYTES:
+        image.close()
+        raise _oversized_exif(len(exif.removeprefix(b"Exif\0\0")))
+    # GIF and PNG frames were counted above; WebP and AVIF count theirs when they open (for
+    # GIF and TIFF, `n_frames` would walk the whole file).
+    if image.format in ("WEBP", "AVIF") and getattr(image, "n_frames", 1) > MAX_ANIMATION_FRAMES:
+        image.close()
+        label = _FORMAT_LABELS.get(str(image.format), str(image.format))
+        raise MediaTooLarge(
+            f"the {label} animation has {getattr(image, 'n_frames', 1)} frames; at most"
+            f" {MAX_ANIMATION_FRAMES} are accepted (MAX_ANIMATION_FRAMES)"
+        )
     return image
+
+
+def _refuse_hostile_container(stream: IO[bytes], header: bytes) -> None:
+    """Refuses, from the container's structure alone, what must not be decoded at all."""
+    trailer = container_checks.zip_trailer(stream)
+    if trailer is not None:
+        raise UnsupportedMediaType(
+            f"the file is also a ZIP archive (its end record is at byte {trailer}):"
+            " image/archive polyglots are refused"
+        )
+    if header[:6] in (b"GIF87a", b"GIF89a"):
+        frames = container_checks.gif_frames(stream, MAX_ANIMATION_FRAMES)
+        if frames > MAX_ANIMATION_FRAMES:
+            raise MediaTooLarge(
+                f"the GIF has more than {MAX_ANIMATION_FRAMES} frames, the most accepted"
+                " (MAX_ANIMATION_FRAMES)"
+            )
+    elif header.startswith(b"\x89PNG\r\n\x1a\n"):
+        png = container_checks.png_layout(stream)
+        if png is None:
+            return  # no IHDR: Pillow says what is wrong
+        if png.declared_frames > MAX_ANIMATION_FRAMES:
+            raise MediaTooLarge(
+                f"the PNG animation declares {png.declared_frames} frames; at most"
+                f" {MAX_ANIMATION_FRAMES} are accepted (MAX_ANIMATION_FRAMES)"
+            )
+        if png.largest_exif_bytes > MAX_EXIF_BYTES:
+            raise _oversized_exif(png.largest_exif_bytes)
+        if png.pixel_data_bytes > png.most_pixel_data_bytes:
+            raise CorruptMedia(
+                f"the PNG holds {png.pixel_data_bytes} bytes of compressed pixel data, more"
+                f" than its {png.width}x{png.height} pixels can need"
+                f" ({png.most_pixel_data_bytes}): a zip bomb, or a corrupt file"
+            )
+
+
+def _oversized_exif(size: int) -> CorruptMedia:
+    return CorruptMedia(
+        f"the EXIF block is {size} bytes; the Exif standard allows at most {MAX_EXIF_BYTES}"
+        " (one JPEG APP1 segment)"
+    )
+
+
+def _unidentified(stream: IO[bytes], header: bytes, formats: tuple[str, ...]) -> MediaError:
+    """Why no plugin opened the file: a format whose signature matches but whose plugin
+    refused the rest is corrupt (Pillow keeps the plugin's reason to itself); anything else
+    is not an image in a supported format."""
+    for name in formats:
+        factory, accept = Image.OPEN[name]
+        if accept is None or accept(header[:16]) is not True:
+            continue
+        stream.seek(0)
+        try:
+            factory(stream, "")
+        # What Pillow's plugins raise for bad data (ImageFile wraps most in SyntaxError).
+        except (SyntaxError, OSError, ValueError, EOFError, struct.error, IndexError) as error:
+            label = _FORMAT_LABELS.get(name, name)
+            return CorruptMedia(f"the {label} image cannot be decoded: {error}")
+    return UnsupportedMediaType(f"not an image in a supported format ({', '.join(FORMATS)}, HEIF)")
+
+
+_FORMAT_LABELS = {"WEBP": "WebP"}
 
 
 def _is_heif(header: bytes) -> bool:
@@ -224,16 +327,28 @@ def _opaque(image: Image.Image) -> Image.Image:
     return opaque
 
 
-def _srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
+def _colour_profile(icc_profile: bytes | None) -> ImageCms.ImageCmsProfile | None:
+    """The embedded ICC profile, parsed before any pixel is decoded; CorruptMedia when the
+    bytes the file declares as its profile are no ICC profile."""
+    if not icc_profile:
+        return None
+    try:
+        return ImageCms.ImageCmsProfile(BytesIO(icc_profile))
+    except (ImageCms.PyCMSError, OSError) as error:
+        raise CorruptMedia(
+            f"the embedded ICC colour profile ({len(icc_profile)} bytes) is malformed: {error}"
+        ) from error
+
+
+def _srgb(image: Image.Image, profile: ImageCms.ImageCmsProfile | None) -> Image.Image:
     """`image` as 8-bit RGB in sRGB, the colour space that browsers assume for a JPEG."""
     if image.mode == "I":  # 16-bit grey, which a plain conversion would clip to white
         image = image.point(lambda value: value / 257).convert("L")
-    if icc_profile:
+    if profile is not None:
         try:
-            profile = ImageCms.ImageCmsProfile(BytesIO(icc_profile))
             converted = ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
         except (ImageCms.PyCMSError, OSError):
-            pass  # a broken or mismatched profile: show the pixels as they are
+            pass  # a valid profile meant for other pixels (CMYK on RGB): show them as they are
         else:
             assert converted is not None  # profileToProfile returns None only when inPlace
             return converted
