@@ -58,12 +58,20 @@ def main() -> None:
     args = parser.parse_args()
 
     base_env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "POWERTOOLS_"))
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "POWERTOOLS_"))
     }
-    base_env |= {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
+    base_env |= {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     sides: dict[str, tuple[str, Path, dict[str, str]]] = {
         "import boto3 + one client (anchor)": (
-            "import boto3; boto3.client('s3')", ROOT, base_env,
+            "import boto3; boto3.client('s3')",
+            ROOT,
+            base_env,
         ),
     }
     for spec in Stack(ROOT).functions():
@@ -80,7 +88,9 @@ def main() -> None:
             loaded[name].update(result["loaded"])  # type: ignore[arg-type]
 
     anchor = statistics.median(samples["import boto3 + one client (anchor)"])
-    print(f"Cold start, median of {args.runs} fresh interpreters (Python {sys.version.split()[0]})\n")
+    print(
+        f"Cold start, median of {args.runs} fresh interpreters (Python {sys.version.split()[0]})\n"
+    )
     print("| module | median ms | x anchor | heavy libraries loaded | target |")
     print("|---|---|---|---|---|")
     for name, values in samples.items():
@@ -92,9 +102,10 @@ def main() -> None:
             note = f"≤{TARGET}x, none of {', '.join(FORBIDDEN[name])} {verdict}"
             if forbidden:
                 note += f" (loaded {', '.join(forbidden)})"
-            print(f"| {name} | {median:.0f} | {ratio:.2f}x | {', '.join(sorted(loaded[name])) or 'none'} | {note} |")
         else:
-            print(f"| {name} | {median:.0f} | 1.00x | {', '.join(sorted(loaded[name])) or 'none'} | anchor |")
+            ratio, note = 1.0, "anchor"
+        libraries = ", ".join(sorted(loaded[name])) or "none"
+        print(f"| {name} | {median:.0f} | {ratio:.2f}x | {libraries} | {note} |")
 
 
 if __name__ == "__main__":

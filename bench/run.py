@@ -20,12 +20,14 @@ BENCHMARKS = ("thumbnails", "audio", "coldstart")
 def main(names: list[str]) -> int:
     unknown = set(names) - set(BENCHMARKS)
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
+        print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {BENCHMARKS}")
         return 2
     failed = 0
     for name in names or BENCHMARKS:
         print(f"\n## {name}\n", flush=True)
-        failed += subprocess.run([sys.executable, str(BENCH / f"{name}.py")], check=False).returncode != 0
+        failed += (
+            subprocess.run([sys.executable, str(BENCH / f"{name}.py")], check=False).returncode != 0
+        )
     return 1 if failed else 0
 
 

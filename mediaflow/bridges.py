@@ -65,7 +65,7 @@ def _start_execution_without_deepcopying_history() -> None:
             finally:
                 machine.executions = past + machine.executions
 
-    StepFunctionsParserBackend.start_execution = start_execution
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
 
 
 def _parse_each_definition_once() -> None:
@@ -145,6 +145,6 @@ def _faithful_s3_eventbridge_events() -> None:
         backend = events_backends[account_id][bucket.region_name]
         for bus in list(backend.event_buses.values()):
             for rule in list(bus.rules.values()):
-                rule.send_to_targets(copy.deepcopy(event), transform_input=False)
+                rule.send_to_targets(copy.deepcopy(event), transform_input=False)  # type: ignore[arg-type]
 
     notifications._send_event_bridge_message = send

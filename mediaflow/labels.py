@@ -44,13 +44,17 @@ class RekognitionError(Exception):
         self.code = code
 
 
-def detect_labels(data: bytes, max_labels: int = 1000, min_confidence: float = 55.0) -> dict[str, Any]:
+def detect_labels(
+    data: bytes, max_labels: int = 1000, min_confidence: float = 55.0
+) -> dict[str, Any]:
     if len(data) > MAX_BYTES:
         raise RekognitionError(
             "ImageTooLargeException", f"Image size {len(data)} exceeds the 15 MB limit"
         )
     if not (data.startswith(b"\xff\xd8\xff") or data.startswith(b"\x89PNG\r\n\x1a\n")):
-        raise RekognitionError("InvalidImageFormatException", "Request has unsupported image format")
+        raise RekognitionError(
+            "InvalidImageFormatException", "Request has unsupported image format"
+        )
     try:
         image = Image.open(io.BytesIO(data))
         width, height = image.size
@@ -63,8 +67,10 @@ def detect_labels(data: bytes, max_labels: int = 1000, min_confidence: float = 5
         small = image.convert("RGB").resize((32, 32))
     except RekognitionError:
         raise
-    except Exception as error:  # noqa: BLE001 - the service says "invalid format" for any decode failure
-        raise RekognitionError("InvalidImageFormatException", f"Image cannot be decoded: {error}") from None
+    except Exception as error:
+        raise RekognitionError(
+            "InvalidImageFormatException", f"Image cannot be decoded: {error}"
+        ) from None
     shares = _colour_shares(np.asarray(small, dtype=np.int32).reshape(-1, 3))
     labels = [
         {

@@ -18,7 +18,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_width: i
         "  ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True)),
         "  ".join("-" * width for width in widths),
     ]
-    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
+    lines += [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in cells
+    ]
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -57,7 +60,9 @@ def history_rows(events: Sequence[dict[str, Any]]) -> list[list[object]]:
     state = ""
     rows: list[list[object]] = []
     for event in events:
-        details = next((value for key, value in event.items() if key.endswith("EventDetails")), {})
+        details: dict[str, Any] = next(
+            (value for key, value in event.items() if key.endswith("EventDetails")), {}
+        )
         state = details.get("name", state) if event["type"].endswith("Entered") else state
         error = " — ".join(str(details[key]) for key in _DETAIL_KEYS if details.get(key))
         elapsed_ms = (event["timestamp"] - start).total_seconds() * 1000

@@ -20,7 +20,9 @@ def mediaflow(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+def sample_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     workdir = tmp_path_factory.mktemp("run")
     result = mediaflow(
         "run", str(ROOT / "samples"), "--output", "out", "--clock-factor", "50", cwd=workdir
@@ -28,8 +30,10 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Com
     return result, workdir / "out"
 
 
-def test_run_processes_every_sample(sample_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
-    result, output = sample_run
+def test_run_processes_every_sample(
+    sample_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    result, _ = sample_run
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.split()}
     assert "PROCESSED" in rows["photo.jpg"] and "labels (emulated)" in rows["photo.jpg"]
@@ -38,7 +42,9 @@ def test_run_processes_every_sample(sample_run: tuple[subprocess.CompletedProces
     assert "REJECTED" in rows["invoice.jpg"] and "not a supported" in rows["invoice.jpg"]
 
 
-def test_run_writes_thumbnails_and_records(sample_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+def test_run_writes_thumbnails_and_records(
+    sample_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
     _, output = sample_run
     records = json.loads((output / "records.json").read_text())
     assert sorted(record["status"] for record in records) == ["PROCESSED"] * 3 + ["REJECTED"]
@@ -61,8 +67,15 @@ def test_executions_and_show_read_the_last_run(
 
 def test_run_exits_non_zero_when_an_upload_fails(tmp_path: Path) -> None:
     result = mediaflow(
-        "run", str(ROOT / "samples" / "photo.jpg"), "--output", "out",
-        "--fault", "ThumbnailFunction=RuntimeError:*", "--clock-factor", "50", cwd=tmp_path,
+        "run",
+        str(ROOT / "samples" / "photo.jpg"),
+        "--output",
+        "out",
+        "--fault",
+        "ThumbnailFunction=RuntimeError:*",
+        "--clock-factor",
+        "50",
+        cwd=tmp_path,
     )
     assert result.returncode == 1
     assert "FAILED" in result.stdout and "RuntimeError" in result.stdout
@@ -86,6 +99,8 @@ def test_invoke_runs_each_function_on_its_sample_event(
 
 
 def test_invoke_names_the_functions_when_one_is_unknown() -> None:
-    result = mediaflow("invoke", "ResizeFunction", "--event", str(ROOT / "events" / "inspect.json"), cwd=ROOT)
+    result = mediaflow(
+        "invoke", "ResizeFunction", "--event", str(ROOT / "events" / "inspect.json"), cwd=ROOT
+    )
     assert result.returncode == 2
     assert "InspectFunction" in result.stderr

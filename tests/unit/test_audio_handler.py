@@ -106,7 +106,11 @@ def test_silence_gives_a_json_payload_with_floors_and_no_null(
 
     json.dumps(result, allow_nan=False)
     # every value is a typed number for the record: an unmeasurable loudness is the floor too
-    assert (result["peakDbfs"], result["rmsDbfs"], result["loudnessLufs"]) == (-120.0, -120.0, -120.0)
+    assert (result["peakDbfs"], result["rmsDbfs"], result["loudnessLufs"]) == (
+        -120.0,
+        -120.0,
+        -120.0,
+    )
     assert (result["silenceRatio"], result["format"]) == (1.0, "flac")
 
 

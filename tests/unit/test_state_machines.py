@@ -65,7 +65,9 @@ def problems(machine: dict[str, Any], where: str = "", caught_outside: bool = Fa
             if not (_catches_all(state) or caught_outside):
                 found.append(f"{where}Task {name!r} has no Catch for {CATCH_ALL}")
             if ":lambda:invoke" in state["Resource"]:
-                retried = {error for retrier in state.get("Retry", []) for error in retrier["ErrorEquals"]}
+                retried = {
+                    error for retrier in state.get("Retry", []) for error in retrier["ErrorEquals"]
+                }
                 missing = TRANSIENT_LAMBDA_ERRORS - retried
                 if missing:
                     found.append(f"{where}Lambda task {name!r} does not retry {sorted(missing)}")

@@ -31,7 +31,10 @@ def corpus() -> dict[str, tuple[bytes, dict[str, object]]]:
             {"status": "PROCESSED", "format": "jpeg", "width": 400, "height": 300},
         )
     files |= {
-        "cmyk.jpg": (images.photo_jpeg(400, 300, cmyk=True), {"status": "PROCESSED", "format": "jpeg"}),
+        "cmyk.jpg": (
+            images.photo_jpeg(400, 300, cmyk=True),
+            {"status": "PROCESSED", "format": "jpeg"},
+        ),
         "progressive.jpg": (
             images.photo_jpeg(400, 300, progressive=True),
             {"status": "PROCESSED", "format": "jpeg"},
@@ -40,9 +43,15 @@ def corpus() -> dict[str, tuple[bytes, dict[str, object]]]:
             images.photo_jpeg(400, 300, icc_profile=images.adobe_rgb_profile()),
             {"status": "PROCESSED", "format": "jpeg"},
         ),
-        "sixteen-bit.png": (images.png16(512, 256, colour=True), {"status": "PROCESSED", "format": "png"}),
+        "sixteen-bit.png": (
+            images.png16(512, 256, colour=True),
+            {"status": "PROCESSED", "format": "png"},
+        ),
         "palette.png": (images.palette_png(), {"status": "PROCESSED", "format": "png"}),
-        "transparent.png": (images.transparent_png(320, 240), {"status": "PROCESSED", "format": "png"}),
+        "transparent.png": (
+            images.transparent_png(320, 240),
+            {"status": "PROCESSED", "format": "png"},
+        ),
         "animated.gif": (images.animated_gif(), {"status": "PROCESSED", "format": "gif"}),
         "pixel.png": (images.single_pixel(), {"status": "PROCESSED", "width": 1, "height": 1}),
         "iphone.heic": (images.photo_heic(640, 480), {"status": "PROCESSED", "format": "heif"}),
@@ -64,14 +73,26 @@ def corpus() -> dict[str, tuple[bytes, dict[str, object]]]:
             {"status": "PROCESSED", "channels": channels},
         )
     files |= {
-        "field.flac": (_audio("f.flac", audio.field_recording(), 0.5), {"status": "PROCESSED", "format": "flac"}),
-        "field.ogg": (_audio("f.ogg", audio.field_recording(), 0.5), {"status": "PROCESSED", "format": "ogg"}),
-        "silence.wav": (_audio("s.wav", audio.silence(), 0.5), {"status": "PROCESSED", "silenceRatio": 1.0}),
+        "field.flac": (
+            _audio("f.flac", audio.field_recording(), 0.5),
+            {"status": "PROCESSED", "format": "flac"},
+        ),
+        "field.ogg": (
+            _audio("f.ogg", audio.field_recording(), 0.5),
+            {"status": "PROCESSED", "format": "ogg"},
+        ),
+        "silence.wav": (
+            _audio("s.wav", audio.silence(), 0.5),
+            {"status": "PROCESSED", "silenceRatio": 1.0},
+        ),
         "clipped.wav": (_audio("c.wav", audio.clipped_square(220.0), 0.5), {"status": "PROCESSED"}),
         "blip.wav": (_audio("b.wav", tone, 0.05), {"status": "PROCESSED"}),
     }
     if audio.can_write("MP3", "MPEG_LAYER_III"):
-        files["field.mp3"] = (_audio("f.mp3", audio.field_recording(), 1.0), {"status": "PROCESSED", "format": "mp3"})
+        files["field.mp3"] = (
+            _audio("f.mp3", audio.field_recording(), 1.0),
+            {"status": "PROCESSED", "format": "mp3"},
+        )
     return files
 
 

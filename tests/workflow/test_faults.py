@@ -91,5 +91,7 @@ def test_an_event_whose_execution_cannot_start_lands_in_the_rules_dead_letter_qu
     (message,) = cloud.queue_messages(cloud.rule_dlq_url or "")
     assert json.loads(message["Body"])["detail"]["object"]["key"] == KEY
     attributes = message["MessageAttributes"]
-    assert attributes["RULE_ARN"]["StringValue"].endswith(":rule/mediaflow-ingest-state-machine-object-created-local")
+    assert attributes["RULE_ARN"]["StringValue"].endswith(
+        ":rule/mediaflow-ingest-state-machine-object-created-local"
+    )
     assert "ExecutionLimitExceeded" in attributes["ERROR_MESSAGE"]["StringValue"]

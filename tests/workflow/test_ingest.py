@@ -59,21 +59,33 @@ def test_an_image_ends_processed_with_a_thumbnail_and_labels(cloud: LocalCloud) 
     record = record_of(cloud, key)
     assert record["status"] == "PROCESSED"
     assert record["versionId"] == version
-    assert (record["kind"], record["format"], record["contentType"]) == ("image", "jpeg", "image/jpeg")
+    assert (record["kind"], record["format"], record["contentType"]) == (
+        "image",
+        "jpeg",
+        "image/jpeg",
+    )
     assert record["deviceId"] == "phone-1"
     image = record["image"]
     assert (image["width"], image["height"]) == (640, 480)
     assert image["labels"] and all(0 < label["confidence"] <= 100 for label in image["labels"])
     assert image["labelModelVersion"] == EMULATED_MODEL_VERSION
-    thumbnail = Image.open(io.BytesIO(
-        cloud.s3.get_object(Bucket=cloud.bucket, Key=image["thumbnailKey"])["Body"].read()
-    ))
+    thumbnail = Image.open(
+        io.BytesIO(
+            cloud.s3.get_object(Bucket=cloud.bucket, Key=image["thumbnailKey"])["Body"].read()
+        )
+    )
     assert thumbnail.format == "JPEG" and max(thumbnail.size) == 300
     assert image["thumbnailKey"].startswith("thumbnails/")
 
     history = execution_of(cloud, record)
-    assert {"Inspect object", "Claim object", "Make thumbnail", "Detect labels",
-            "Record image result", "Processed"} <= set(entered_states(history))
+    assert {
+        "Inspect object",
+        "Claim object",
+        "Make thumbnail",
+        "Detect labels",
+        "Record image result",
+        "Processed",
+    } <= set(entered_states(history))
     assert history[-1]["type"] == "ExecutionSucceeded"
     assert_payloads_small(history)
     assert cloud.queue_messages(cloud.dlq_url) == []
@@ -161,7 +173,9 @@ def test_a_function_that_raises_gives_a_failed_record_and_one_dlq_message(
     assert cloud.sfn.describe_execution(executionArn=record["executionArn"])["status"] == "FAILED"
     states = entered_states(execution_of(cloud, record))
     # the failure path, in order (moto may log the other branch's last events after it)
-    failure_path = [state for state in states if state in ("Record failure", "Send to DLQ", "Ingest failed")]
+    failure_path = [
+        state for state in states if state in ("Record failure", "Send to DLQ", "Ingest failed")
+    ]
     assert failure_path == ["Record failure", "Send to DLQ", "Ingest failed"]
 
 

@@ -83,7 +83,7 @@ def test_a_burst_of_uploads_ends_in_one_terminal_record_each(
     assert executions == {"SUCCEEDED": len(deliveries)}
     with capsys.disabled():
         print(
-            f"\nload: {UPLOADS} uploads + {len(duplicates)} duplicate deliveries in {elapsed:.1f} s "
+            f"\nload: {UPLOADS} uploads, {len(duplicates)} delivered twice, in {elapsed:.1f} s "
             f"= {UPLOADS / elapsed:.1f} files/s; records {dict(statuses)}; "
             f"executions {dict(executions)}; DLQ messages {len(dlq)}"
         )

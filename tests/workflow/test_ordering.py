@@ -28,8 +28,10 @@ def upload_two_versions(cloud: LocalCloud) -> tuple[str, str, dict[str, Any], di
     return old, new, old_event, new_event
 
 
-def test_an_older_event_delivered_last_does_not_overwrite_the_newer_record(cloud: LocalCloud) -> None:
-    old, new, old_event, new_event = upload_two_versions(cloud)
+def test_an_older_event_delivered_last_does_not_overwrite_the_newer_record(
+    cloud: LocalCloud,
+) -> None:
+    _, new, old_event, new_event = upload_two_versions(cloud)
 
     # When the newer event arrives first and the older one after it
     cloud.deliver(new_event)
