@@ -5,23 +5,39 @@
                                           `sam local invoke`)
     mediaflow executions                  the executions of the last run
     mediaflow show EXECUTION              one execution's event history, as the console shows it
+    mediaflow redrive [--stack-name S]    replay the dead-letter queue of a deployed stack, and
+                                          redrive failed executions Step Functions allows
+    mediaflow reconcile [--stack-name S]  process again every upload of a deployed stack that
+                                          has no final record
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import mimetypes
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from mediaflow.faults import parse_fault
+from mediaflow.recovery import (
+    UPLOAD_PREFIX,
+    ReconcileReport,
+    RedriveReport,
+    StackResources,
+    media_id,
+    reconcile,
+    redrive,
+    upload_prefix,
+)
 from mediaflow.report import history_rows, summarize_result, table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +87,18 @@ def _parser() -> argparse.ArgumentParser:
         help="run retry back-off this many times faster (default: real time)",
     )
     run.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the workflow")
+    run.add_argument(
+        "--redrive",
+        action="store_true",
+        help="then, with the faults cleared, replay the dead-letter queue "
+        "(as `mediaflow redrive`)",
+    )
+    run.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="then, with the faults cleared, process again what has no final record "
+        "(as `mediaflow reconcile`)",
+    )
     run.set_defaults(command=_run)
 
     invoke = commands.add_parser("invoke", help="run one function on one event")
@@ -86,7 +114,49 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("execution", help="execution name, ARN, or the start of either")
     show.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     show.set_defaults(command=_show)
+
+    redrive_command = commands.add_parser(
+        "redrive", help="replay the dead-letter queue and redrive failed executions (AWS)"
+    )
+    _add_stack_arguments(redrive_command)
+    redrive_command.set_defaults(command=_redrive)
+
+    reconcile_command = commands.add_parser(
+        "reconcile", help="process again every upload with no final record (AWS)"
+    )
+    _add_stack_arguments(reconcile_command)
+    reconcile_command.add_argument(
+        "--min-age",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="skip objects younger than this: their own event may still be on its way "
+        "(default: %(default).0f)",
+    )
+    reconcile_command.set_defaults(command=_reconcile)
     return parser
+
+
+def _add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stack-name", default="mediaflow", help="deployed stack (default: %(default)s)"
+    )
+    parser.add_argument("--region", help="AWS Region (default: the profile's or environment's)")
+    parser.add_argument("--profile", help="AWS named profile (default: the environment's)")
+    parser.add_argument(
+        "--prefix",
+        type=_upload_prefix,
+        default=UPLOAD_PREFIX,
+        help="only keys under this prefix (default: %(default)s)",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="say what would be done; do nothing")
+
+
+def _upload_prefix(text: str) -> str:
+    try:
+        return upload_prefix(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _key_value_pairs(pairs: list[str]) -> dict[str, str]:
@@ -113,11 +183,6 @@ def _media_files(paths: list[Path]) -> list[Path]:
         else:
             raise FileNotFoundError(f"{path} does not exist")
     return files
-
-
-def media_id(bucket: str, key: str) -> str:
-    """The record key of an object: the same rule as the workflow's *Identify object* state."""
-    return hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -154,6 +219,8 @@ def _run(args: argparse.Namespace) -> int:
         # Lambda logs go to CloudWatch; here they go to a file, so the report stays readable.
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             cloud.wait_until_settled(timeout=args.timeout)
+        if args.redrive or args.reconcile:
+            _recover_locally(cloud, args, log, uploads=len(uploads))
         records = {record["mediaId"]: record for record in cloud.records()}
         executions = _save_executions(cloud, output)
         rows, failed = [], 0
@@ -176,6 +243,70 @@ def _run(args: argparse.Namespace) -> int:
     if failed:
         print(f"{failed} upload(s) did not end PROCESSED or REJECTED.", file=sys.stderr)
         return 1
+    return 0
+
+
+def _recover_locally(cloud: Any, args: argparse.Namespace, log: Any, uploads: int) -> None:
+    """What an operator does after an outage, on the same local cloud: the injected faults stand
+    for the outage, so they end first; each step waits for the executions it started."""
+    statuses = Counter(record["status"] for record in cloud.records())
+    statuses["with no record"] = uploads - statuses.total()
+    print("After the first pass: " + ", ".join(
+        f"{count} {status}" for status, count in sorted(statuses.items()) if count
+    ))
+    cloud.faults.faults.clear()
+    resources = StackResources.from_local_cloud(cloud)
+    reports: list[tuple[str, RedriveReport | ReconcileReport]] = []
+    # Function logs of the executions these steps start go to the log file, as above.
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        if args.redrive:
+            # The local queue answers at once: no need to long-poll it.
+            redriven = redrive(cloud.sqs, cloud.sfn, resources, wait_seconds=0)
+            cloud.wait_until_settled(timeout=args.timeout)
+            reports.append(("mediaflow redrive", redriven))
+        if args.reconcile:
+            reconciled = reconcile(cloud.s3, cloud.dynamodb, cloud.sfn, resources)
+            cloud.wait_until_settled(timeout=args.timeout)
+            reports.append(("mediaflow reconcile", reconciled))
+    for title, report in reports:
+        print(f"\n{title}\n{report.summary()}")
+    print()
+
+
+def _stack(args: argparse.Namespace) -> tuple[Any, StackResources]:
+    """The boto3 session and the deployed stack's resources that `redrive` and `reconcile` use."""
+    import boto3
+
+    session = boto3.Session(profile_name=args.profile, region_name=args.region)
+    resources = StackResources.from_stack(session.client("cloudformation"), args.stack_name)
+    print(f"Stack {args.stack_name} in {session.region_name}: bucket {resources.bucket}, "
+          f"table {resources.table}")
+    return session, resources
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    try:
+        session, resources = _stack(args)
+        report = redrive(session.client("sqs"), session.client("stepfunctions"), resources,
+                         prefix=args.prefix, dry_run=args.dry_run)
+    except (BotoCoreError, ClientError) as error:
+        print(f"mediaflow: {error}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    # Messages left in the queue need a person: say so to scripts too.
+    return 1 if report.left_in_queue else 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    try:
+        session, resources = _stack(args)
+        report = reconcile(session.client("s3"), session.client("dynamodb"),
+                           session.client("stepfunctions"), resources, prefix=args.prefix,
+                           dry_run=args.dry_run, min_age=timedelta(seconds=args.min_age))
+    except (BotoCoreError, ClientError) as error:
+        print(f"mediaflow: {error}", file=sys.stderr)
+        return 2
+    print(report.summary())
     return 0
 
 

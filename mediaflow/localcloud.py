@@ -290,8 +290,11 @@ class LocalCloud:
     def _forget_finished_executions(self) -> None:
         """The dispatcher's own executions that have ended (cheaper than listing them all)."""
         for arn in list(self._running):
-            if self.sfn.describe_execution(executionArn=arn)["status"] in TERMINAL:
-                self._running.discard(arn)
+            # Executions are briefly invisible while another thread starts one (bridges.py), as
+            # `mediaflow redrive` and `reconcile` do: ask again on the next round.
+            with suppress(self.sfn.exceptions.ExecutionDoesNotExist):
+                if self.sfn.describe_execution(executionArn=arn)["status"] in TERMINAL:
+                    self._running.discard(arn)
 
     def _running_executions(self) -> int:
         return len(
