@@ -50,22 +50,19 @@ def apply() -> None:
 
 def _start_execution_without_deepcopying_history() -> None:
     """moto deep-copies the state machine, with its past executions and their thread locks,
-    at every StartExecution: the second start of a machine raises `cannot pickle RLock`."""
-    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    at every StartExecution: the second start of a machine raises `cannot pickle RLock`. The
+    copy is only for the new execution, which needs none of the past ones."""
+    from moto.stepfunctions.models import StateMachine
 
-    original = StepFunctionsParserBackend.start_execution
-    starting = threading.Lock()
+    def deepcopy_without_executions(self: Any, memo: dict[int, Any]) -> Any:
+        memo[id(self.executions)] = []
+        clone = self.__class__.__new__(self.__class__)
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            setattr(clone, name, copy.deepcopy(value, memo))
+        return clone
 
-    def start_execution(self: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
-        machine = self.describe_state_machine(state_machine_arn)
-        with starting:
-            past, machine.executions = machine.executions, []
-            try:
-                return original(self, state_machine_arn, *args, **kwargs)
-            finally:
-                machine.executions = past + machine.executions
-
-    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+    StateMachine.__deepcopy__ = deepcopy_without_executions  # type: ignore[attr-defined]
 
 
 def _parse_each_definition_once() -> None:

@@ -1,14 +1,14 @@
 """`mediaflow`: run Mediaflow on the embedded local cloud, with no AWS account and no Docker.
 
-    mediaflow run PATH...                 upload files, let the workflow process them, report
-    mediaflow invoke FUNCTION --event F   run one function on one event (docker-free
-                                          `sam local invoke`)
-    mediaflow executions                  the executions of the last run
-    mediaflow show EXECUTION              one execution's event history, as the console shows it
-    mediaflow redrive [--stack-name S]    replay the dead-letter queue of a deployed stack, and
-                                          redrive failed executions Step Functions allows
-    mediaflow reconcile [--stack-name S]  process again every upload of a deployed stack that
-                                          has no final record
+mediaflow run PATH...                 upload files, let the workflow process them, report
+mediaflow invoke FUNCTION --event F   run one function on one event (docker-free
+                                      `sam local invoke`)
+mediaflow executions                  the executions of the last run
+mediaflow show EXECUTION              one execution's event history, as the console shows it
+mediaflow redrive [--stack-name S]    replay the dead-letter queue of a deployed stack, and
+                                      redrive failed executions Step Functions allows
+mediaflow reconcile [--stack-name S]  process again every upload of a deployed stack that
+                                      has no final record
 """
 
 from __future__ import annotations
@@ -58,7 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mediaflow", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--project", type=Path, default=ROOT, help="folder with template.yaml (default: %(default)s)"
+        "--project",
+        type=Path,
+        default=ROOT,
+        help="folder with template.yaml (default: %(default)s)",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -86,12 +89,13 @@ def _parser() -> argparse.ArgumentParser:
         default=1.0,
         help="run retry back-off this many times faster (default: real time)",
     )
-    run.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the workflow")
+    run.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds to wait for the workflow"
+    )
     run.add_argument(
         "--redrive",
         action="store_true",
-        help="then, with the faults cleared, replay the dead-letter queue "
-        "(as `mediaflow redrive`)",
+        help="then, with the faults cleared, replay the dead-letter queue (as `mediaflow redrive`)",
     )
     run.add_argument(
         "--reconcile",
@@ -205,14 +209,19 @@ def _run(args: argparse.Namespace) -> int:
         ) as cloud,
         log_path.open("w") as log,
     ):
-        print(f"Local cloud from {args.project / 'template.yaml'}: bucket {cloud.bucket}, "
-              f"state machine {cloud.machine.name}")
+        print(
+            f"Local cloud from {args.project / 'template.yaml'}: bucket {cloud.bucket}, "
+            f"state machine {cloud.machine.name}"
+        )
         uploads = []
         for path in files:
             key = f"uploads/{args.device}/{path.name}"
             content_type = mimetypes.guess_type(path.name)[0]
             cloud.upload(
-                path.read_bytes(), key, content_type=content_type, metadata={"platform": "mediaflow-cli"}
+                path.read_bytes(),
+                key,
+                content_type=content_type,
+                metadata={"platform": "mediaflow-cli"},
             )
             uploads.append((path, key))
         print(f"Uploaded {len(uploads)} file(s); waiting for the workflow …")
@@ -229,17 +238,30 @@ def _run(args: argparse.Namespace) -> int:
             status = record.get("status", "MISSING")
             failed += status not in ("PROCESSED", "REJECTED")
             execution = executions.get(record.get("executionArn", ""), {})
-            rows.append([path.name, record.get("kind", "?"), status, summarize_result(record),
-                         _duration(execution)])
+            rows.append(
+                [
+                    path.name,
+                    record.get("kind", "?"),
+                    status,
+                    summarize_result(record),
+                    _duration(execution),
+                ]
+            )
             _download_outputs(cloud, record, path, output / "thumbnails")
-        (output / "records.json").write_text(json.dumps(list(records.values()), indent=2, default=str))
+        (output / "records.json").write_text(
+            json.dumps(list(records.values()), indent=2, default=str)
+        )
     print(table(["file", "kind", "status", "result / reason", "time"], rows, max_width=90))
     elapsed = time.monotonic() - started
-    print(f"\n{len(uploads)} file(s) in {elapsed:.1f} s. Thumbnails and waveforms: "
-          f"{output / 'thumbnails'}; records: {output / 'records.json'}; "
-          f"function logs: {log_path}; histories: `mediaflow executions`, `mediaflow show NAME`.")
+    print(
+        f"\n{len(uploads)} file(s) in {elapsed:.1f} s. Thumbnails and waveforms: "
+        f"{output / 'thumbnails'}; records: {output / 'records.json'}; "
+        f"function logs: {log_path}; histories: `mediaflow executions`, `mediaflow show NAME`."
+    )
     if cloud.faults.injected:
-        print("Injected faults: " + ", ".join(f"{k} ×{v}" for k, v in cloud.faults.injected.items()))
+        print(
+            "Injected faults: " + ", ".join(f"{k} x{v}" for k, v in cloud.faults.injected.items())
+        )
     if failed:
         print(f"{failed} upload(s) did not end PROCESSED or REJECTED.", file=sys.stderr)
         return 1
@@ -251,9 +273,10 @@ def _recover_locally(cloud: Any, args: argparse.Namespace, log: Any, uploads: in
     for the outage, so they end first; each step waits for the executions it started."""
     statuses = Counter(record["status"] for record in cloud.records())
     statuses["with no record"] = uploads - statuses.total()
-    print("After the first pass: " + ", ".join(
-        f"{count} {status}" for status, count in sorted(statuses.items()) if count
-    ))
+    print(
+        "After the first pass: "
+        + ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()) if count)
+    )
     cloud.faults.faults.clear()
     resources = StackResources.from_local_cloud(cloud)
     reports: list[tuple[str, RedriveReport | ReconcileReport]] = []
@@ -279,16 +302,23 @@ def _stack(args: argparse.Namespace) -> tuple[Any, StackResources]:
 
     session = boto3.Session(profile_name=args.profile, region_name=args.region)
     resources = StackResources.from_stack(session.client("cloudformation"), args.stack_name)
-    print(f"Stack {args.stack_name} in {session.region_name}: bucket {resources.bucket}, "
-          f"table {resources.table}")
+    print(
+        f"Stack {args.stack_name} in {session.region_name}: bucket {resources.bucket}, "
+        f"table {resources.table}"
+    )
     return session, resources
 
 
 def _redrive(args: argparse.Namespace) -> int:
     try:
         session, resources = _stack(args)
-        report = redrive(session.client("sqs"), session.client("stepfunctions"), resources,
-                         prefix=args.prefix, dry_run=args.dry_run)
+        report = redrive(
+            session.client("sqs"),
+            session.client("stepfunctions"),
+            resources,
+            prefix=args.prefix,
+            dry_run=args.dry_run,
+        )
     except (BotoCoreError, ClientError) as error:
         print(f"mediaflow: {error}", file=sys.stderr)
         return 2
@@ -300,9 +330,15 @@ def _redrive(args: argparse.Namespace) -> int:
 def _reconcile(args: argparse.Namespace) -> int:
     try:
         session, resources = _stack(args)
-        report = reconcile(session.client("s3"), session.client("dynamodb"),
-                           session.client("stepfunctions"), resources, prefix=args.prefix,
-                           dry_run=args.dry_run, min_age=timedelta(seconds=args.min_age))
+        report = reconcile(
+            session.client("s3"),
+            session.client("dynamodb"),
+            session.client("stepfunctions"),
+            resources,
+            prefix=args.prefix,
+            dry_run=args.dry_run,
+            min_age=timedelta(seconds=args.min_age),
+        )
     except (BotoCoreError, ClientError) as error:
         print(f"mediaflow: {error}", file=sys.stderr)
         return 2
@@ -313,8 +349,10 @@ def _reconcile(args: argparse.Namespace) -> int:
 def _duration(execution: dict[str, Any]) -> str:
     if not execution.get("stopDate"):
         return ""
-    seconds = (datetime.fromisoformat(execution["stopDate"]) -
-               datetime.fromisoformat(execution["startDate"])).total_seconds()
+    seconds = (
+        datetime.fromisoformat(execution["stopDate"])
+        - datetime.fromisoformat(execution["startDate"])
+    ).total_seconds()
     return f"{seconds:.2f} s"
 
 
@@ -358,8 +396,14 @@ def _load_executions(output: Path) -> list[dict[str, Any]]:
 
 def _executions(args: argparse.Namespace) -> int:
     rows = [
-        [execution["name"], execution["status"], execution["startDate"], _duration(execution),
-         execution["key"], execution.get("error") or ""]
+        [
+            execution["name"],
+            execution["status"],
+            execution["startDate"],
+            _duration(execution),
+            execution["key"],
+            execution.get("error") or "",
+        ]
         for execution in _load_executions(args.output)
     ]
     print(table(["name", "status", "started", "time", "object", "error"], rows, max_width=70))
@@ -369,16 +413,21 @@ def _executions(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     wanted = args.execution
     matches = [
-        execution for execution in _load_executions(args.output)
+        execution
+        for execution in _load_executions(args.output)
         if execution["name"].startswith(wanted) or execution["executionArn"].startswith(wanted)
     ]
     if len(matches) != 1:
         raise LookupError(f"{len(matches)} executions match {wanted!r}; give more of the name")
     execution = matches[0]
-    events = [{**event, "timestamp": datetime.fromisoformat(event["timestamp"])}
-              for event in execution["history"]]
+    events = [
+        {**event, "timestamp": datetime.fromisoformat(event["timestamp"])}
+        for event in execution["history"]
+    ]
     print(f"{execution['executionArn']}\nobject {execution['key']} — {execution['status']}\n")
-    print(table(["id", "type", "state", "time", "error / cause"], history_rows(events), max_width=100))
+    print(
+        table(["id", "type", "state", "time", "error / cause"], history_rows(events), max_width=100)
+    )
     return 0
 
 
@@ -401,7 +450,9 @@ def _function_logical_id(cloud: Any, name: str) -> str:
     for logical_id in cloud.functions:
         if name.lower() in (logical_id.lower(), logical_id.lower().removesuffix("function")):
             return str(logical_id)
-    raise LookupError(f"no function {name!r} in template.yaml (functions: {', '.join(cloud.functions)})")
+    raise LookupError(
+        f"no function {name!r} in template.yaml (functions: {', '.join(cloud.functions)})"
+    )
 
 
 def _objects_named_in(event: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -409,8 +460,13 @@ def _objects_named_in(event: dict[str, Any]) -> list[tuple[str, str, str]]:
     inner = event.get("event", event)
     if "detail" in inner:
         detail = inner["detail"]
-        return [(detail["bucket"]["name"], detail["object"]["key"],
-                 detail["object"].get("version-id", ""))]
+        return [
+            (
+                detail["bucket"]["name"],
+                detail["object"]["key"],
+                detail["object"].get("version-id", ""),
+            )
+        ]
     if "bucket" in event and "key" in event:
         return [(event["bucket"], event["key"], event.get("versionId", ""))]
     return []

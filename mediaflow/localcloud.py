@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import boto3
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.response import StreamingBody
 from moto import mock_aws
 
@@ -91,14 +91,17 @@ class LocalCloud:
         self._mock.start()
         self.session = boto3._get_default_session()
         self._register_service_handlers()
-        self.s3 = boto3.client("s3", region_name=REGION)
-        self.dynamodb = boto3.client("dynamodb", region_name=REGION)
-        self.sqs = boto3.client("sqs", region_name=REGION)
-        self.sfn = boto3.client("stepfunctions", region_name=REGION)
-        self.events = boto3.client("events", region_name=REGION)
+        # Untyped on purpose: the emulator's answers are handled as plain dicts throughout.
+        self.s3: Any = boto3.client("s3", region_name=REGION)
+        self.dynamodb: Any = boto3.client("dynamodb", region_name=REGION)
+        self.sqs: Any = boto3.client("sqs", region_name=REGION)
+        self.sfn: Any = boto3.client("stepfunctions", region_name=REGION)
+        self.events: Any = boto3.client("events", region_name=REGION)
         self._create_resources()
         if self.deliver_events:
-            self._dispatcher = threading.Thread(target=self._dispatch, name="eventbridge", daemon=True)
+            self._dispatcher = threading.Thread(
+                target=self._dispatch, name="eventbridge", daemon=True
+            )
             self._dispatcher.start()
         return self
 
@@ -124,7 +127,9 @@ class LocalCloud:
             Bucket=self.bucket,
             NotificationConfiguration={"EventBridgeConfiguration": {}},
         )
-        table_props = stack.resolve(stack.resources[stack.the("AWS::DynamoDB::Table")]["Properties"])
+        table_props = stack.resolve(
+            stack.resources[stack.the("AWS::DynamoDB::Table")]["Properties"]
+        )
         self.dynamodb.create_table(
             TableName=self.table,
             BillingMode="PAY_PER_REQUEST",
@@ -149,7 +154,9 @@ class LocalCloud:
         rule = self.machine.rule
         if rule is None:
             raise LocalCloudError(f"{self.machine.logical_id} has no EventBridgeRule event")
-        self.events.put_rule(Name=local_name(rule.logical_id), EventPattern=json.dumps(rule.pattern))
+        self.events.put_rule(
+            Name=local_name(rule.logical_id), EventPattern=json.dumps(rule.pattern)
+        )
         delivery_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{DELIVERY_QUEUE}"
         self.events.put_targets(
             Rule=local_name(rule.logical_id), Targets=[{"Id": "deliver", "Arn": delivery_arn}]
@@ -164,10 +171,10 @@ class LocalCloud:
     # -- Lambda and Rekognition, answered in-process ----------------------------------------
 
     def _register_service_handlers(self) -> None:
-        self.session.events.register_first("before-call", self._before_call)
+        self.session.events.register_first("before-call", self._before_call)  # type: ignore[arg-type]
 
     def _unregister_service_handlers(self) -> None:
-        self.session.events.unregister("before-call", self._before_call)
+        self.session.events.unregister("before-call", self._before_call)  # type: ignore[arg-type]
 
     def _before_call(
         self, model: Any, params: dict[str, Any], **_: Any
@@ -220,14 +227,18 @@ class LocalCloud:
         location = request["Image"]["S3Object"]
         try:
             extra = {"VersionId": location["Version"]} if location.get("Version") else {}
-            data = self.s3.get_object(Bucket=location["Bucket"], Key=location["Name"], **extra)["Body"].read()
+            data = self.s3.get_object(Bucket=location["Bucket"], Key=location["Name"], **extra)[
+                "Body"
+            ].read()
             result = labels.detect_labels(
                 data, request.get("MaxLabels", 1000), request.get("MinConfidence", 55.0)
             )
         except labels.RekognitionError as error:
             return _error_answer(error.code, str(error), 400)
         except self.s3.exceptions.ClientError as error:
-            return _error_answer("InvalidS3ObjectException", f"Unable to get object metadata from S3: {error}", 400)
+            return _error_answer(
+                "InvalidS3ObjectException", f"Unable to get object metadata from S3: {error}", 400
+            )
         return _answer(200, result)
 
     # -- EventBridge delivery to the state machine ------------------------------------------
@@ -264,7 +275,7 @@ class LocalCloud:
             )["executionArn"]
             self.started_executions.append(arn)
             self._running.add(arn)
-        except Exception as error:  # noqa: BLE001 - EventBridge sends any failure to the DLQ
+        except Exception as error:  # EventBridge sends any failure to the DLQ
             self._send_to_rule_dlq(event_body, error)
 
     def _send_to_rule_dlq(self, event_body: str, error: Exception) -> None:
@@ -283,7 +294,8 @@ class LocalCloud:
             QueueUrl=self.rule_dlq_url,
             MessageBody=event_body,
             MessageAttributes={
-                key: {"DataType": "String", "StringValue": value} for key, value in attributes.items()
+                key: {"DataType": "String", "StringValue": value}
+                for key, value in attributes.items()
             },
         )
 
@@ -298,16 +310,19 @@ class LocalCloud:
 
     def _running_executions(self) -> int:
         return len(
-            self.sfn.list_executions(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")[
-                "executions"
-            ]
+            self.sfn.list_executions(
+                stateMachineArn=self.state_machine_arn, statusFilter="RUNNING"
+            )["executions"]
         )
 
     def _pending_deliveries(self) -> int:
         with self._dispatching:
             attributes = self.sqs.get_queue_attributes(
                 QueueUrl=self.delivery_queue_url,
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
             )["Attributes"]
             return self._in_flight + sum(int(value) for value in attributes.values())
 
@@ -363,10 +378,14 @@ class LocalCloud:
             return
         sample = samples / Path(key).name
         if not sample.is_file():
-            raise LocalCloudError(f"s3://{bucket}/{key} does not exist and there is no {sample} to seed it")
+            raise LocalCloudError(
+                f"s3://{bucket}/{key} does not exist and there is no {sample} to seed it"
+            )
         with suppress(self.s3.exceptions.ClientError):
             self.s3.create_bucket(Bucket=bucket)
-            self.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+            self.s3.put_bucket_versioning(
+                Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+            )
         self.s3.put_object(Bucket=bucket, Key=key, Body=sample.read_bytes())
         if version_id:
             from moto.s3.models import s3_backends
@@ -443,8 +462,9 @@ class LocalCloud:
         """Run one function on one event: the docker-free `sam local invoke`."""
         spec = self.functions.get(logical_id)
         if spec is None:
+            known = ", ".join(self.functions)
             raise LocalCloudError(
-                f"no function {logical_id!r} in template.yaml (functions: {', '.join(self.functions)})"
+                f"no function {logical_id!r} in template.yaml (functions: {known})"
             )
         return functions.invoke(spec, event)
 
@@ -463,8 +483,10 @@ def _plain(value: Any) -> Any:
 
 
 def _answer(status: int, parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
-    parsed.setdefault("ResponseMetadata", {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": status})
-    return AWSResponse("https://mediaflow.local", status, {}, None), parsed
+    parsed.setdefault(
+        "ResponseMetadata", {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": status}
+    )
+    return AWSResponse("https://mediaflow.local", status, HTTPHeaders(), None), parsed
 
 
 def _error_answer(code: str, message: str, status: int) -> tuple[AWSResponse, dict[str, Any]]:

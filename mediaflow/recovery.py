@@ -236,8 +236,9 @@ def redrive(
     """Replay FailedEventsQueue, then redrive unfinished executions that are not in it."""
     upload_prefix(prefix)
     report = RedriveReport(dry_run=dry_run)
-    replay_dead_letters(sqs, sfn, resources, report, prefix=prefix, dry_run=dry_run,
-                        wait_seconds=wait_seconds)
+    replay_dead_letters(
+        sqs, sfn, resources, report, prefix=prefix, dry_run=dry_run, wait_seconds=wait_seconds
+    )
     redrive_executions(sfn, resources, report, dry_run=dry_run, now=now or datetime.now(UTC))
     return report
 

@@ -33,15 +33,17 @@ KEY = "uploads/phone-1/holiday.jpg"
 
 
 def run_redrive(cloud: LocalCloud, **options: object) -> RedriveReport:
-    report = redrive(cloud.sqs, cloud.sfn, StackResources.from_local_cloud(cloud), wait_seconds=0,
-                     **options)  # type: ignore[arg-type]
+    report = redrive(
+        cloud.sqs, cloud.sfn, StackResources.from_local_cloud(cloud), wait_seconds=0, **options
+    )  # type: ignore[arg-type]
     cloud.wait_until_settled()
     return report
 
 
 def run_reconcile(cloud: LocalCloud, **options: object) -> ReconcileReport:
-    report = reconcile(cloud.s3, cloud.dynamodb, cloud.sfn, StackResources.from_local_cloud(cloud),
-                       **options)  # type: ignore[arg-type]
+    report = reconcile(
+        cloud.s3, cloud.dynamodb, cloud.sfn, StackResources.from_local_cloud(cloud), **options
+    )  # type: ignore[arg-type]
     cloud.wait_until_settled()
     return report
 
@@ -162,8 +164,10 @@ def test_redrive_leaves_messages_that_are_not_mediaflow_events_in_the_queue(
     cloud: LocalCloud,
 ) -> None:
     cloud.sqs.send_message(QueueUrl=cloud.dlq_url, MessageBody="not json")
-    foreign = {"detail-type": "Object Created", "detail": {
-        "bucket": {"name": "someone-else"}, "object": {"key": "uploads/x.jpg"}}}
+    foreign = {
+        "detail-type": "Object Created",
+        "detail": {"bucket": {"name": "someone-else"}, "object": {"key": "uploads/x.jpg"}},
+    }
     cloud.sqs.send_message(QueueUrl=cloud.dlq_url, MessageBody=json.dumps(foreign))
 
     report = run_redrive(cloud)
@@ -193,8 +197,11 @@ def test_redrive_dry_run_changes_nothing(cloud: LocalCloud) -> None:
 
 def test_redrive_says_the_local_cloud_cannot_redrive_executions(cloud: LocalCloud) -> None:
     # Given an execution that failed before the workflow's failure path could catch anything
-    cloud.sfn.start_execution(stateMachineArn=cloud.state_machine_arn, name="broken-input",
-                              input=json.dumps({"detail": {}}))
+    cloud.sfn.start_execution(
+        stateMachineArn=cloud.state_machine_arn,
+        name="broken-input",
+        input=json.dumps({"detail": {}}),
+    )
     cloud.wait_until_settled()
 
     report = run_redrive(cloud)
@@ -204,12 +211,6 @@ def test_redrive_says_the_local_cloud_cannot_redrive_executions(cloud: LocalClou
     assert "RedriveExecution is not supported by the local cloud" in report.summary()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="statemachines/ingest.asl.json: a failure before 'Claim object' leaves a FAILED record "
-    "with no sequencer, which the claim's condition never accepts again (fix: also allow "
-    "attribute_not_exists(sequencer))",
-)
 def test_redrive_replays_a_failure_before_the_claim(cloud: LocalCloud) -> None:
     cloud.faults.add(Fault("InspectFunction", "RuntimeError", times=1))
     cloud.upload(photo_jpeg(), KEY)
