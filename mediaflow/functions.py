@@ -15,14 +15,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from mediaflow.template import REGION, FunctionSpec
 
-# Handlers read their configuration once, at import; the environment is process-wide, so
-# imports happen one at a time with the function's own variables in place.
+# Handlers read their configuration once, at import (in app.py; their other modules hold no
+# configuration); the environment is process-wide, so imports happen one at a time with the
+# function's own variables in place, and each environment gets its own copy of app.py.
 _IMPORT_LOCK = threading.Lock()
 _LOADED: dict[tuple[str, tuple[tuple[str, str], ...]], Callable[..., Any]] = {}
 
@@ -90,14 +90,6 @@ def _environment(variables: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _forget_modules_of(code_dir: Path) -> None:
-    """Drop the function's own modules so that a new environment is read again at import."""
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if file and Path(file).resolve().is_relative_to(code_dir):
-            del sys.modules[name]
-
-
 def load_handler(spec: FunctionSpec) -> Callable[..., Any]:
     environment = function_environment(spec)
     cache_key = (spec.logical_id, tuple(sorted(environment.items())))
@@ -110,7 +102,6 @@ def load_handler(spec: FunctionSpec) -> Callable[..., Any]:
             raise FileNotFoundError(f"{spec.logical_id}: handler module {path} does not exist")
         if str(spec.code_dir) not in sys.path:
             sys.path.insert(0, str(spec.code_dir))
-        _forget_modules_of(spec.code_dir)
         with _environment(environment):
             module_spec = importlib.util.spec_from_file_location(
                 f"mediaflow_function_{spec.logical_id}", path

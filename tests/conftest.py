@@ -54,3 +54,17 @@ def _aws_test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Mediaflow")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "mediaflow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, so that a parallel run (pytest -n) starts them while the many
+    quick ones share the other workers."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print what tests reported as a `summary` property (the load test's throughput)."""
+    for report in terminalreporter.stats.get("passed", []):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "summary":
+                terminalreporter.write_line(str(value))

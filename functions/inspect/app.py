@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from errors import MalformedEvent
+from inspect_errors import MalformedEvent
 from inspect_settings import InspectSettings
 from inspection import InspectRequest, inspect_object
 

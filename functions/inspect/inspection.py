@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 
 import sniffing
 from botocore.exceptions import ClientError
-from errors import MalformedEvent, UnsupportedEncoding, UnusableHeader
+from inspect_errors import MalformedEvent, UnsupportedEncoding, UnusableHeader
 from inspect_settings import HEADER_WINDOW_LIMIT, InspectSettings
 from sniffing import MediaInfo
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from botocore.exceptions import ClientError
-from errors import MalformedEvent
+from inspect_errors import MalformedEvent
 from moto import mock_aws
 from PIL import Image
 

@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from errors import InvalidSetting, MalformedEvent
+from inspect_errors import InvalidSetting, MalformedEvent
 from inspect_settings import InspectSettings
 from inspection import InspectRequest, StoredObject, decide, device_from_key, inspect_object
 from PIL import Image

@@ -14,7 +14,7 @@ import numpy as np
 import pillow_heif
 import pytest
 import soundfile as sf
-from errors import CorruptHeader, UnsupportedEncoding, UnusableHeader
+from inspect_errors import CorruptHeader, UnsupportedEncoding, UnusableHeader
 from PIL import Image
 from sniffing import MediaInfo, describe, sniff
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def hostile_files() -> list[tuple[str, bytes]]:
 
 @pytest.mark.slow
 def test_a_burst_of_uploads_ends_in_one_terminal_record_each(
-    capsys: pytest.CaptureFixture[str],
+    record_property: Callable[[str, object], None],
 ) -> None:
     rng = random.Random(42)
     image, audio, hostile = photo_jpeg(200, 150), tone_wav(0.25, 16_000), hostile_files()
@@ -81,9 +82,10 @@ def test_a_burst_of_uploads_ends_in_one_terminal_record_each(
             assert record["image"]["thumbnailKey"] in thumbnails
     assert dlq == []
     assert executions == {"SUCCEEDED": len(deliveries)}
-    with capsys.disabled():
-        print(
-            f"\nload: {UPLOADS} uploads, {len(duplicates)} delivered twice, in {elapsed:.1f} s "
-            f"= {UPLOADS / elapsed:.1f} files/s; records {dict(statuses)}; "
-            f"executions {dict(executions)}; DLQ messages {len(dlq)}"
-        )
+    # Shown at the end of the run (tests/conftest.py), also when the tests run in parallel.
+    record_property(
+        "summary",
+        f"load: {UPLOADS} uploads, {len(duplicates)} delivered twice, in {elapsed:.1f} s "
+        f"= {UPLOADS / elapsed:.1f} files/s; records {dict(statuses)}; "
+        f"executions {dict(executions)}; DLQ messages {len(dlq)}",
+    )
