@@ -39,6 +39,7 @@ def apply() -> None:
             return
         _start_execution_without_deepcopying_history()
         _parse_each_definition_once()
+        _one_client_per_service()
         _capitalised_service_error_names()
         _scaled_retry_clock()
         _faithful_s3_eventbridge_events()
@@ -84,6 +85,51 @@ def _parse_each_definition_once() -> None:
         return Preprocessor().visit(tree), tree
 
     asl_parser.AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
+
+
+_clients: dict[tuple[str, str], Any] = {}
+
+
+def forget_clients() -> None:
+    """Drop the interpreter's cached clients: a client keeps the event handlers registered
+    when it was made, so each local cloud needs clients of its own."""
+    _clients.clear()
+
+
+def _one_client_per_service() -> None:
+    """moto's interpreter creates a new boto3 client for every task it runs; botocore clients
+    are thread-safe, so one per service and region does, and saves a tenth of the time."""
+    # Imported first, so that their own references to boto_client_for exist to be replaced.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_factory,
+    )
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    del lambda_eval_utils, state_task_service_factory
+    create = boto_client.boto_client_for
+    creating = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        with creating:
+            if (region, service) not in _clients:
+                _clients[(region, service)] = create(region, service, state_credentials)
+            return _clients[(region, service)]
+
+    for module in [boto_client, *_modules_importing(boto_client, "boto_client_for")]:
+        module.boto_client_for = boto_client_for
+
+
+def _modules_importing(source: Any, name: str) -> list[Any]:
+    """Every loaded moto module holding its own reference to `source.name`."""
+    import sys
+
+    original = getattr(source, name)
+    return [
+        module
+        for module_name, module in list(sys.modules.items())
+        if module_name.startswith("moto.stepfunctions") and getattr(module, name, None) is original
+    ]
 
 
 def _capitalised_service_error_names() -> None:

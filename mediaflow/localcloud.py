@@ -91,6 +91,7 @@ class LocalCloud:
         self._mock.start()
         self.session = boto3._get_default_session()
         self._register_service_handlers()
+        bridges.forget_clients()
         # Untyped on purpose: the emulator's answers are handled as plain dicts throughout.
         self.s3: Any = boto3.client("s3", region_name=REGION)
         self.dynamodb: Any = boto3.client("dynamodb", region_name=REGION)
@@ -112,6 +113,7 @@ class LocalCloud:
         with suppress(TimeoutError, LocalCloudError):
             self._wait_for_executions(timeout=30)
         self._unregister_service_handlers()
+        bridges.forget_clients()
         self._mock.stop()
         bridges.clock["factor"] = 1.0
 
