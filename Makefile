@@ -12,8 +12,8 @@ run: $(VENV)/.installed
 	$(BIN)/mediaflow run samples --output $(OUTPUT)
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check mediaflow functions tests bench
-	$(BIN)/mypy mediaflow functions/inspect functions/thumbnail functions/audio
+	$(BIN)/ruff check mediaflow functions layers tests bench
+	$(BIN)/mypy mediaflow layers/shared/python functions/inspect functions/thumbnail functions/audio
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-bench

@@ -124,7 +124,8 @@ def cold_start(code: str, runs: int) -> float:
         "POWERTOOLS_SERVICE_NAME": "mediaflow",
         "POWERTOOLS_METRICS_NAMESPACE": "Mediaflow",
     }
-    environment.pop("PYTHONPATH", None)
+    # As Lambda: the function's folder is the working directory, its layer is /opt/python.
+    environment["PYTHONPATH"] = str(ROOT / "layers" / "shared" / "python")
     seconds = []
     for _ in range(runs):
         child = subprocess.run(

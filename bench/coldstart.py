@@ -75,7 +75,8 @@ def main() -> None:
         ),
     }
     for spec in Stack(ROOT).functions():
-        env = {**base_env, **function_environment(spec), "PYTHONPATH": str(spec.code_dir)}
+        path = os.pathsep.join(str(folder) for folder in (spec.code_dir, *spec.layer_dirs))
+        env = {**base_env, **function_environment(spec), "PYTHONPATH": path}
         env.pop("POWERTOOLS_TRACE_DISABLED", None)  # as deployed: the tracer is on
         sides[spec.logical_id] = ("import app", spec.code_dir, env)
 

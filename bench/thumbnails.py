@@ -187,7 +187,8 @@ def cold_start(runs: int) -> tuple[float, float, list[str]]:
         "POWERTOOLS_SERVICE_NAME": "mediaflow",
         "POWERTOOLS_METRICS_NAMESPACE": "Mediaflow",
     }
-    environment.pop("PYTHONPATH", None)
+    # As Lambda: the function's folder is the working directory, its layer is /opt/python.
+    environment["PYTHONPATH"] = str(ROOT / "layers" / "shared" / "python")
     times: dict[str, list[float]] = {BOTO3_IMPORT: [], HANDLER_IMPORT: []}
     loaded: list[str] = []
     for _ in range(runs):

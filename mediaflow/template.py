@@ -79,6 +79,8 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout_seconds: int
     memory_mb: int
+    layer_dirs: tuple[Path, ...] = ()
+    """The `python/` folders of the function's layers, which Lambda puts on the path."""
 
     @property
     def arn(self) -> str:
@@ -248,7 +250,17 @@ class Stack:
             environment={key: str(self.resolve(val)) for key, val in variables.items()},
             timeout_seconds=int(self.resolve(props.get("Timeout", self._global_timeout))),
             memory_mb=int(self.resolve(props.get("MemorySize", self._global_memory))),
+            layer_dirs=tuple(self._layer_dir(layer) for layer in props.get("Layers", [])),
         )
+
+    def _layer_dir(self, layer: Any) -> Path:
+        logical_id = layer.get("Ref") if isinstance(layer, dict) else None
+        resource = self.resources.get(logical_id or "", {})
+        if resource.get("Type") != "AWS::Serverless::LayerVersion":
+            raise TemplateError(
+                f"the local cloud runs only this template's own layers, not {layer!r}"
+            )
+        return (self.root / resource["Properties"]["ContentUri"] / "python").resolve()
 
     def functions(self) -> list[FunctionSpec]:
         return [self.function(lid) for lid in self.of_type("AWS::Serverless::Function")]

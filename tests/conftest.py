@@ -17,6 +17,9 @@ EVENTS = ROOT / "events"
 for function_dir in sorted((ROOT / "functions").iterdir()):
     if function_dir.is_dir():
         sys.path.insert(0, str(function_dir))
+# and Lambda puts a layer's python/ folder (/opt/python) on it too
+for layer_dir in sorted((ROOT / "layers").glob("*/python")):
+    sys.path.insert(0, str(layer_dir))
 
 
 def load_event(name: str) -> dict[str, Any]:

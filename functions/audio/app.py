@@ -10,8 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from audio_errors import MediaError, MediaTooLarge
@@ -19,6 +18,7 @@ from audio_settings import AudioSettings
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from object_task import ObjectTask
 
 # One BLAS thread: the K-weighting's matrix products are small, and a second BLAS thread would
 # only compete with the decoding thread for the function's vCPUs. Must precede numpy's import.
@@ -45,38 +45,8 @@ metrics = Metrics()
 s3 = boto3.client("s3")
 
 
-@dataclass(frozen=True)
-class AudioRequest:
-    bucket: str
-    key: str
-    version_id: str
-    """"" for an unversioned bucket."""
-    output_prefix: str
-
-    @classmethod
-    def from_event(cls, event: dict[str, Any], allowed_prefix: str) -> Self:
-        """The request in `event`; a ValueError says what is wrong with it."""
-        output_prefix = _text(event, "outputPrefix")
-        # Writing under the watched prefix would make the pipeline process its own output.
-        if not output_prefix.startswith(allowed_prefix) or not output_prefix.endswith("/"):
-            raise ValueError(
-                f"'outputPrefix' must be a folder under OUTPUT_PREFIX {allowed_prefix!r},"
-                f" got {output_prefix!r}"
-            )
-        return cls(
-            bucket=_text(event, "bucket"),
-            key=_text(event, "key"),
-            version_id=_text(event, "versionId", required=False),
-            output_prefix=output_prefix,
-        )
-
-
-def _text(event: dict[str, Any], name: str, *, required: bool = True) -> str:
-    value = event.get(name, "")
-    if not isinstance(value, str) or (required and not value):
-        kind = "a non-empty string" if required else "a string"
-        raise ValueError(f"'{name}' must be {kind}, got {value!r}")
-    return value
+class AudioRequest(ObjectTask):
+    """One recording to analyse; its waveform goes under `output_prefix`."""
 
 
 @logger.inject_lambda_context

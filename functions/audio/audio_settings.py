@@ -8,10 +8,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-_Number = TypeVar("_Number", int, float)
+from object_task import output_prefix_setting
 
-WATCHED_PREFIX = "uploads/"
-"""Where devices upload: anything written there would start the ingest workflow again."""
+_Number = TypeVar("_Number", int, float)
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class AudioSettings:
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> AudioSettings:
         """The settings from `environ`; a ValueError names the variable that is wrong."""
         settings = cls(
-            output_prefix=environ.get("OUTPUT_PREFIX", cls.output_prefix),
+            output_prefix=output_prefix_setting(environ, cls.output_prefix),
             max_audio_seconds=_number(
                 environ, "MAX_AUDIO_SECONDS", float, cls.max_audio_seconds, 1.0, 86_400.0
             ),
@@ -45,12 +44,6 @@ class AudioSettings:
             ),
             block_frames=_number(environ, "BLOCK_FRAMES", int, cls.block_frames, 4096, 1 << 20),
         )
-        prefix = settings.output_prefix
-        if not prefix.endswith("/") or prefix.startswith(("/", WATCHED_PREFIX)):
-            raise ValueError(
-                f"OUTPUT_PREFIX must be a folder like 'thumbnails/' outside '{WATCHED_PREFIX}',"
-                f" got {prefix!r}"
-            )
         return settings
 
 

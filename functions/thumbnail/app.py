@@ -20,6 +20,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from object_task import ObjectTask
 from PIL import Image
 from thumbnail_errors import MediaError
 from thumbnail_settings import ThumbnailSettings
@@ -44,42 +45,15 @@ s3 = boto3.client("s3")
 
 
 @dataclass(frozen=True)
-class ThumbnailRequest:
-    bucket: str
-    key: str
-    version_id: str
-    """Empty for an unversioned bucket."""
-    output_prefix: str
-    purpose: Literal["thumbnail", "label-source"]
+class ThumbnailRequest(ObjectTask):
+    purpose: Literal["thumbnail", "label-source"] = "thumbnail"
 
     @classmethod
-    def from_event(cls, event: dict[str, Any], allowed_prefix: str) -> Self:
-        """The request in `event`; a ValueError says what is wrong with it."""
+    def from_event(cls, event: dict[str, Any], allowed_prefix: str, **extra: Any) -> Self:
         purpose = event.get("purpose", "thumbnail")
         if purpose not in ("thumbnail", "label-source"):
             raise ValueError(f"'purpose' must be 'thumbnail' or 'label-source', got {purpose!r}")
-        output_prefix = _text(event, "outputPrefix")
-        # Writing under the watched prefix would make the pipeline process its own output.
-        if not output_prefix.startswith(allowed_prefix) or not output_prefix.endswith("/"):
-            raise ValueError(
-                f"'outputPrefix' must be a folder under OUTPUT_PREFIX {allowed_prefix!r},"
-                f" got {output_prefix!r}"
-            )
-        return cls(
-            bucket=_text(event, "bucket"),
-            key=_text(event, "key"),
-            version_id=_text(event, "versionId", required=False),
-            output_prefix=output_prefix,
-            purpose=purpose,
-        )
-
-
-def _text(event: dict[str, Any], name: str, *, required: bool = True) -> str:
-    value = event.get(name, "")
-    if not isinstance(value, str) or (required and not value):
-        kind = "a non-empty string" if required else "a string"
-        raise ValueError(f"'{name}' must be {kind}, got {value!r}")
-    return value
+        return super().from_event(event, allowed_prefix, purpose=purpose, **extra)
 
 
 @logger.inject_lambda_context

@@ -6,8 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-WATCHED_PREFIX = "uploads/"
-"""Where devices upload: anything written there would start the ingest workflow again."""
+from object_task import output_prefix_setting
 
 
 @dataclass(frozen=True)
@@ -32,14 +31,8 @@ class ThumbnailSettings:
             max_image_pixels=_integer(
                 environ, "MAX_IMAGE_PIXELS", cls.max_image_pixels, 1, 1_000_000_000
             ),
-            output_prefix=environ.get("OUTPUT_PREFIX", cls.output_prefix),
+            output_prefix=output_prefix_setting(environ, cls.output_prefix),
         )
-        prefix = settings.output_prefix
-        if not prefix.endswith("/") or prefix.startswith(("/", WATCHED_PREFIX)):
-            raise ValueError(
-                f"OUTPUT_PREFIX must be a folder like 'thumbnails/' outside '{WATCHED_PREFIX}',"
-                f" got {prefix!r}"
-            )
         return settings
 
 

@@ -131,6 +131,8 @@ def sam_transform(sam_template: dict[str, Any]) -> dict[str, Any]:
         properties = resource.get("Properties", {})
         if resource["Type"] == "AWS::Serverless::Function":
             properties["CodeUri"] = f"s3://mediaflow-artifacts/{logical_id}.zip"
+        elif resource["Type"] == "AWS::Serverless::LayerVersion":
+            properties["ContentUri"] = f"s3://mediaflow-artifacts/{logical_id}.zip"
         elif resource["Type"] == "AWS::Serverless::StateMachine" and "DefinitionUri" in properties:
             properties["Definition"] = json.loads(
                 (ROOT / properties.pop("DefinitionUri")).read_text()

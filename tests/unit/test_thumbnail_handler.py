@@ -186,8 +186,12 @@ def test_handler_loads_neither_numpy_nor_soundfile_nor_pillow_heif() -> None:
         "thumbnails.make_thumbnail(jpeg.getvalue(), 300)\n"
         "print(sorted({'numpy', 'soundfile', 'pillow_heif'} & set(sys.modules)))\n"
     )
-    environment = {**os.environ, "LAMBDA_TASK_ROOT": str(FUNCTION_DIR)}
-    environment.pop("PYTHONPATH", None)
+    # As Lambda: the function's folder is the working directory, its layer is /opt/python.
+    environment = {
+        **os.environ,
+        "LAMBDA_TASK_ROOT": str(FUNCTION_DIR),
+        "PYTHONPATH": str(FUNCTION_DIR.parents[1] / "layers" / "shared" / "python"),
+    }
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=FUNCTION_DIR,
