@@ -64,7 +64,12 @@ def detect_labels(
                 f"Image dimensions {width}x{height} are outside {MIN_SIDE}..{MAX_SIDE} px",
             )
         image.draft("RGB", (64, 64))
-        small = image.convert("RGB").resize((32, 32))
+        opaque: Image.Image = image
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+            # Transparent areas are the page behind the image, not black.
+            rgba = image.convert("RGBA")
+            opaque = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+        small = opaque.convert("RGB").resize((32, 32))
     except RekognitionError:
         raise
     except Exception as error:

@@ -49,7 +49,7 @@ class AudioRequest(ObjectTask):
     """One recording to analyse; its waveform goes under `output_prefix`."""
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)  # no keys left over from the last invocation
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -56,7 +56,7 @@ class ThumbnailRequest(ObjectTask):
         return super().from_event(event, allowed_prefix, purpose=purpose, **extra)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)  # no keys left over from the last invocation
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
