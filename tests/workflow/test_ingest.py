@@ -10,6 +10,7 @@ import io
 import json
 
 import numpy as np
+import requests
 import soundfile as sf
 from PIL import Image
 
@@ -217,3 +218,27 @@ def test_media_a_function_cannot_read_ends_rejected_not_failed(cloud: LocalCloud
     assert record["reason"]
     assert "Record rejection" in entered_states(execution_of(cloud, record))
     assert cloud.queue_messages(cloud.dlq_url) == []
+
+
+def test_a_presigned_post_starts_the_workflow_only_under_uploads(cloud: LocalCloud) -> None:
+    def presigned_post(key: str) -> None:
+        form = cloud.s3.generate_presigned_post(
+            Bucket=cloud.bucket, Key=key, Conditions=[["content-length-range", 1, 10_000_000]]
+        )
+        response = requests.post(
+            form["url"],
+            data=form["fields"],
+            files={"file": ("photo.jpg", photo_jpeg())},
+            timeout=30,
+        )
+        assert response.status_code == 204, response.text
+
+    # A device (or anyone holding a presigned form) writing under thumbnails/ starts nothing
+    presigned_post("thumbnails/phone-1/forged.jpg")
+    cloud.wait_until_settled()
+    assert cloud.executions() == []
+
+    # while the same form for uploads/ does
+    presigned_post("uploads/phone-1/posted.jpg")
+    cloud.wait_until_settled()
+    assert record_of(cloud, "uploads/phone-1/posted.jpg")["status"] == "PROCESSED"
