@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import sys
 import threading
 import time
 import uuid
@@ -122,8 +123,6 @@ def _one_client_per_service() -> None:
 
 def _modules_importing(source: Any, name: str) -> list[Any]:
     """Every loaded moto module holding its own reference to `source.name`."""
-    import sys
-
     original = getattr(source, name)
     return [
         module

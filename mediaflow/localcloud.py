@@ -78,7 +78,6 @@ class LocalCloud:
         self._dispatcher: threading.Thread | None = None
         self._in_flight = 0
         self._running: set[str] = set()
-        self.started_executions: list[str] = []
         self.deliver_events = deliver_events
         self._held = threading.Event()
         self._before_invoke: dict[str, Callable[[Any], None]] = {}
@@ -275,7 +274,6 @@ class LocalCloud:
             arn = self.sfn.start_execution(
                 stateMachineArn=self.state_machine_arn, name=str(uuid.uuid4()), input=event_body
             )["executionArn"]
-            self.started_executions.append(arn)
             self._running.add(arn)
         except Exception as error:  # EventBridge sends any failure to the DLQ
             self._send_to_rule_dlq(event_body, error)
