@@ -1,8 +1,9 @@
 """Thumbnails and Rekognition renditions of uploaded images: bytes in, JPEG out, no AWS.
 
 The work is done at the smallest size the format allows: JPEG decodes at 1/2, 1/4 or 1/8
-scale (`Image.draft`, libjpeg's DCT scaling) and HEIF from an embedded thumbnail when one
-is large enough; other formats are decoded whole and then reduced by whole factors
+scale (`Image.draft`, libjpeg's DCT scaling), a still WebP at twice the target size
+(libwebp's scaler, `scaled_webp`) and HEIF from an embedded thumbnail when one is large
+enough; other formats are decoded whole and then reduced by whole factors
 (`reducing_gap`) before the final bicubic filter. Colour conversion, compositing and
 rotation all run on the small image. Only the first frame of an animation is read.
 
@@ -28,6 +29,7 @@ from io import BytesIO
 from typing import IO
 
 import container_checks
+import scaled_webp
 
 # Importing the plugins of the accepted formats by name means `Image.open` neither loads
 # Pillow's forty others (about 50 ms) nor lets any of them parse untrusted bytes.
@@ -124,15 +126,10 @@ def _render(source: Source, max_side: int, enlarge_to: int, quality: int) -> Ren
         profile = _colour_profile(original.info.get("icc_profile"))
         width, height = original.size
         target = _target_size(width, height, max_side, enlarge_to)
-        drafted = original.draft(None, target)
+        reduced, box = _reduced(original, source, target)
         # Bicubic, as in Pillow's `thumbnail`: after the reduction above, Lanczos would cost
         # twice as much for no visible difference.
-        image = _resizable(original).resize(
-            target,
-            Image.Resampling.BICUBIC,
-            box=drafted[1] if drafted else None,
-            reducing_gap=2.0,
-        )
+        image = reduced.resize(target, Image.Resampling.BICUBIC, box=box, reducing_gap=2.0)
     image = _srgb(_opaque(image), profile)
     if to_apply in _UPRIGHT:
         image = image.transpose(_UPRIGHT[to_apply])
@@ -304,6 +301,31 @@ def _target_size(width: int, height: int, max_side: int, enlarge_to: int) -> tup
         scale = max(scale, enlarge_to / min(width, height))
         scale = min(scale, REKOGNITION_MAX_SIDE / max(width, height))
     return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _reduced(
+    original: Image.Image, source: Source, target: tuple[int, int]
+) -> tuple[Image.Image, tuple[float, float, float, float] | None]:
+    """The original decoded at the smallest size its format allows on the way to `target`,
+    and the box of it that `resize` is to take (None: all of it).
+
+    JPEG is decoded at 1/2, 1/4 or 1/8 scale (`draft`); a still WebP at twice the target size
+    by libwebp's own scaler (`scaled_webp`), which leaves the final filter the factor of two
+    that `reducing_gap` leaves it for every other format, decoded whole.
+    """
+    if original.format == "WEBP" and 2 * target[0] < original.width:
+        data = source if isinstance(source, bytes) else _read_all(source)
+        size = (min(original.width, 2 * target[0]), min(original.height, 2 * target[1]))
+        scaled = scaled_webp.decode_scaled(data, size)
+        if scaled is not None:
+            return scaled, None
+    drafted = original.draft(None, target)
+    return _resizable(original), drafted[1] if drafted else None
+
+
+def _read_all(stream: IO[bytes]) -> bytes:
+    stream.seek(0)
+    return stream.read()
 
 
 def _resizable(image: Image.Image) -> Image.Image:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Callable
 
 import numpy as np
 import pytest
+import scaled_webp
 from PIL import Image, ImageCms, ImageFile
 from thumbnail_errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
 from thumbnails import Rendition, make_label_source, make_thumbnail
@@ -141,6 +143,89 @@ def test_animated_gif_gives_its_first_frame() -> None:
 
     assert rendition.original_format == "GIF"
     assert colour_at(decoded(rendition), 0.5, 0.5) == pytest.approx((220, 20, 20), abs=6)
+
+
+def test_animated_webp_gives_its_first_frame() -> None:
+    frames = [Image.new("RGB", (800, 600), colour) for colour in ((220, 20, 20), (20, 20, 220))]
+    original = images.encode(frames[0], "WEBP", save_all=True, append_images=frames[1:])
+
+    rendition = make_thumbnail(original, 300)
+
+    assert rendition.original_format == "WEBP"
+    assert colour_at(decoded(rendition), 0.5, 0.5) == pytest.approx((220, 20, 20), abs=6)
+
+
+# --- WebP decoded at reduced size by libwebp ----------------------------------------------
+
+
+def whole_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make thumbnails as Pillow alone would: the WebP decoded whole."""
+    monkeypatch.setattr(scaled_webp, "decode_scaled", lambda data, size: None)
+
+
+def test_still_webp_is_scaled_while_decoding_and_looks_as_when_decoded_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = images.photo_webp(1600, 1200)
+    sizes: list[tuple[int, int]] = []
+    decode_scaled = scaled_webp.decode_scaled
+
+    def recording(data: bytes, size: tuple[int, int]) -> Image.Image | None:
+        sizes.append(size)
+        return decode_scaled(data, size)
+
+    monkeypatch.setattr(scaled_webp, "decode_scaled", recording)
+    scaled = decoded(make_thumbnail(original, 300))
+    whole_decode(monkeypatch)
+    whole = decoded(make_thumbnail(original, 300))
+
+    assert sizes == [(600, 450)]  # twice the thumbnail, never the 1600x1200 original
+    assert scaled.size == whole.size == (300, 225)
+    assert mean_difference(scaled, whole) < 2
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_scaled_webp_comes_out_upright(orientation: int) -> None:
+    upright = images.photo(1200, 900)
+    stored = images.stored_for_orientation(upright, orientation)
+    original = images.encode(stored, "WEBP", quality=85, exif=images.camera_exif(orientation))
+
+    rendition = make_thumbnail(original, 300)
+
+    assert (rendition.width, rendition.height) == (300, 225)
+    assert (rendition.original_width, rendition.original_height) == (1200, 900)
+    assert is_marker(colour_at(decoded(rendition), 0.05, 0.05))
+
+
+def test_scaled_webp_with_alpha_is_composited_on_white(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = images.photo_webp(1600, 1200, alpha=True)
+
+    scaled = decoded(make_thumbnail(original, 300))
+    whole_decode(monkeypatch)
+    whole = decoded(make_thumbnail(original, 300))
+
+    assert colour_at(scaled, 0.2, 0.5) == pytest.approx(WHITE, abs=4)
+    assert mean_difference(scaled, whole) < 2
+
+
+def test_without_libwebp_webp_is_decoded_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scaled_webp, "_libwebp", lambda: None)
+
+    assert scaled_webp.decode_scaled(images.photo_webp(800, 600), (400, 300)) is None
+    assert decoded(make_thumbnail(images.photo_webp(800, 600), 300)).size == (300, 225)
+
+
+def test_webp_whose_pixel_data_ends_early_is_corrupt() -> None:
+    # A simple lossy WebP (RIFF, WEBP, one VP8 chunk) whose chunk loses its last half, with
+    # the sizes in the headers made to agree: the header reads, the pixels run out.
+    whole = images.encode(images.photo(1600, 1200), "WEBP", quality=85)
+    assert whole[12:16] == b"VP8 "
+    vp8 = whole[20 : 20 + len(whole) // 4 * 2]  # an even length: RIFF pads odd chunks
+    chunk = b"VP8 " + struct.pack("<I", len(vp8)) + vp8
+    original = b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+    with pytest.raises(CorruptMedia, match="NOT_ENOUGH_DATA"):
+        make_thumbnail(original, 300)
 
 
 def test_single_pixel_image() -> None:
