@@ -16,15 +16,28 @@ def mediaflow(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*MEDIAFLOW, *args], cwd=cwd, capture_output=True, text=True, timeout=600, check=False,
+        [*MEDIAFLOW, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
         env={**os.environ, **(env or {})},
     )
 
 
 def test_run_with_redrive_recovers_an_upload_the_workflow_failed(tmp_path: Path) -> None:
     result = mediaflow(
-        "run", str(ROOT / "samples" / "photo.jpg"), "--output", "out", "--clock-factor", "50",
-        "--fault", "ThumbnailFunction=RuntimeError:1", "--redrive", cwd=tmp_path,
+        "run",
+        str(ROOT / "samples" / "photo.jpg"),
+        "--output",
+        "out",
+        "--clock-factor",
+        "50",
+        "--fault",
+        "ThumbnailFunction=RuntimeError:1",
+        "--redrive",
+        cwd=tmp_path,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -42,8 +55,16 @@ def test_run_with_redrive_recovers_an_upload_the_workflow_failed(tmp_path: Path)
 
 def test_run_with_reconcile_reprocesses_a_failed_upload(tmp_path: Path) -> None:
     result = mediaflow(
-        "run", str(ROOT / "samples" / "logo.png"), "--output", "out", "--clock-factor", "50",
-        "--fault", "ThumbnailFunction=RuntimeError:1", "--reconcile", cwd=tmp_path,
+        "run",
+        str(ROOT / "samples" / "logo.png"),
+        "--output",
+        "out",
+        "--clock-factor",
+        "50",
+        "--fault",
+        "ThumbnailFunction=RuntimeError:1",
+        "--reconcile",
+        cwd=tmp_path,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -54,9 +75,16 @@ def test_run_with_reconcile_reprocesses_a_failed_upload(tmp_path: Path) -> None:
 
 def test_redrive_against_aws_says_when_the_profile_does_not_exist(tmp_path: Path) -> None:
     result = mediaflow(
-        "redrive", "--profile", "no-such-profile", "--region", "eu-west-1", cwd=tmp_path,
-        env={"AWS_CONFIG_FILE": str(tmp_path / "config"),
-             "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials")},
+        "redrive",
+        "--profile",
+        "no-such-profile",
+        "--region",
+        "eu-west-1",
+        cwd=tmp_path,
+        env={
+            "AWS_CONFIG_FILE": str(tmp_path / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        },
     )
 
     assert result.returncode == 2

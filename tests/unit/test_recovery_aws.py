@@ -52,12 +52,16 @@ class Aws:
 
     def put_record(self, key: str, **attributes: str) -> None:
         item = {"mediaId": media_id(self.resources.bucket, key), "key": key, **attributes}
-        self.dynamodb.put_item(TableName=self.resources.table,
-                               Item={name: {"S": value} for name, value in item.items()})
+        self.dynamodb.put_item(
+            TableName=self.resources.table,
+            Item={name: {"S": value} for name, value in item.items()},
+        )
 
     def record(self, key: str) -> dict[str, str]:
-        item = self.dynamodb.get_item(TableName=self.resources.table,
-                                      Key={"mediaId": {"S": media_id(self.resources.bucket, key)}})
+        item = self.dynamodb.get_item(
+            TableName=self.resources.table,
+            Key={"mediaId": {"S": media_id(self.resources.bucket, key)}},
+        )
         return {name: value["S"] for name, value in item["Item"].items()}
 
     def started(self, prefix: str) -> dict[str, dict[str, Any]]:
@@ -111,8 +115,11 @@ def stubbed_cloudformation(response: dict[str, Any] | None = None, error: str = 
     client = boto3.client("cloudformation", region_name=REGION)
     stubber = Stubber(client)
     if error:
-        stubber.add_client_error("describe_stacks", service_error_code=error,
-                                 service_message="Stack with id nope does not exist")
+        stubber.add_client_error(
+            "describe_stacks",
+            service_error_code=error,
+            service_message="Stack with id nope does not exist",
+        )
     else:
         stubber.add_response("describe_stacks", response or {}, {"StackName": "mediaflow"})
     stubber.activate()
@@ -120,12 +127,18 @@ def stubbed_cloudformation(response: dict[str, Any] | None = None, error: str = 
 
 
 def stack_with(outputs: dict[str, str]) -> dict[str, Any]:
-    return {"Stacks": [{
-        "StackName": "mediaflow",
-        "CreationTime": NOW,
-        "StackStatus": "UPDATE_COMPLETE",
-        "Outputs": [{"OutputKey": key, "OutputValue": value} for key, value in outputs.items()],
-    }]}
+    return {
+        "Stacks": [
+            {
+                "StackName": "mediaflow",
+                "CreationTime": NOW,
+                "StackStatus": "UPDATE_COMPLETE",
+                "Outputs": [
+                    {"OutputKey": key, "OutputValue": value} for key, value in outputs.items()
+                ],
+            }
+        ]
+    }
 
 
 OUTPUTS = {
@@ -153,8 +166,12 @@ def test_the_outputs_it_reads_are_the_templates() -> None:
     from tests.conftest import ROOT
 
     declared = load_template(ROOT / "template.yaml")["Outputs"]
-    assert {"MediaBucketName", "MediaTableName", "IngestStateMachineArn",
-            "FailedEventsQueueUrl"} <= set(declared)
+    assert {
+        "MediaBucketName",
+        "MediaTableName",
+        "IngestStateMachineArn",
+        "FailedEventsQueueUrl",
+    } <= set(declared)
 
 
 def test_from_stack_names_the_outputs_a_stack_lacks() -> None:
@@ -175,13 +192,18 @@ def test_from_stack_says_when_there_is_no_such_stack() -> None:
 def test_redrive_replays_both_kinds_of_dead_letter_once(aws: Aws) -> None:
     queue = aws.resources.failed_events_queue_url
     failed = object_created("uploads/cam-1/a.jpg")
-    aws.sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({
-        "executionArn": f"{EXECUTIONS}:first",
-        "mediaId": media_id("media", "uploads/cam-1/a.jpg"),
-        "error": "RuntimeError",
-        "cause": "boom",
-        "event": failed,
-    }))
+    aws.sqs.send_message(
+        QueueUrl=queue,
+        MessageBody=json.dumps(
+            {
+                "executionArn": f"{EXECUTIONS}:first",
+                "mediaId": media_id("media", "uploads/cam-1/a.jpg"),
+                "error": "RuntimeError",
+                "cause": "boom",
+                "event": failed,
+            }
+        ),
+    )
     unstarted = object_created("uploads/cam-1/b.jpg")
     attributes = {"ERROR_CODE": "SDK_CLIENT_ERROR", "ERROR_MESSAGE": "Throttled"}
     sent = aws.sqs.send_message(
@@ -239,11 +261,17 @@ def execution(name: str, status: str, stopped: datetime) -> dict[str, Any]:
 
 
 def history(*states: str) -> dict[str, Any]:
-    return {"events": [
-        {"timestamp": NOW, "type": "TaskStateEntered", "id": index + 1,
-         "stateEnteredEventDetails": {"name": state}}
-        for index, state in enumerate(states)
-    ]}
+    return {
+        "events": [
+            {
+                "timestamp": NOW,
+                "type": "TaskStateEntered",
+                "id": index + 1,
+                "stateEnteredEventDetails": {"name": state},
+            }
+            for index, state in enumerate(states)
+        ]
+    }
 
 
 def test_redrive_uses_redrive_execution_for_failures_the_queue_does_not_hold() -> None:
@@ -255,36 +283,57 @@ def test_redrive_uses_redrive_execution_for_failures_the_queue_does_not_hold() -
     huge = execution("huge", "TIMED_OUT", NOW - timedelta(days=1))
 
     def listing(status: str, *executions: dict[str, Any]) -> None:
-        stubber.add_response("list_executions", {"executions": list(executions)},
-                             {"stateMachineArn": MACHINE_ARN, "statusFilter": status})
+        stubber.add_response(
+            "list_executions",
+            {"executions": list(executions)},
+            {"stateMachineArn": MACHINE_ARN, "statusFilter": status},
+        )
 
     def history_of(item: dict[str, Any], *states: str) -> None:
-        stubber.add_response("get_execution_history", history(*states), {
-            "executionArn": item["executionArn"], "reverseOrder": True,
-            "includeExecutionData": False})
+        stubber.add_response(
+            "get_execution_history",
+            history(*states),
+            {
+                "executionArn": item["executionArn"],
+                "reverseOrder": True,
+                "includeExecutionData": False,
+            },
+        )
 
     def described(item: dict[str, Any], **redrive: Any) -> None:
         keys = ("executionArn", "stateMachineArn", "status", "startDate")
         response = {key: item[key] for key in keys}
-        stubber.add_response("describe_execution", {**response, **redrive},
-                             {"executionArn": item["executionArn"]})
+        stubber.add_response(
+            "describe_execution", {**response, **redrive}, {"executionArn": item["executionArn"]}
+        )
 
     listing("FAILED", crashed, queued, too_old)
     history_of(crashed, "Identify object", "Inspect object")
     described(crashed, redriveStatus="REDRIVABLE", redriveCount=0)
-    stubber.add_response("redrive_execution", {"redriveDate": NOW},
-                         {"executionArn": crashed["executionArn"], "clientToken": ANY})
+    stubber.add_response(
+        "redrive_execution",
+        {"redriveDate": NOW},
+        {"executionArn": crashed["executionArn"], "clientToken": ANY},
+    )
     history_of(queued, "Ingest failed", "Send to DLQ", "Record failure")
     listing("TIMED_OUT", huge)
     history_of(huge, "Record failure")  # timed out on the failure path, before the queue
-    described(huge, redriveStatus="NOT_REDRIVABLE",
-              redriveStatusReason="Execution history event limit exceeded.")
+    described(
+        huge,
+        redriveStatus="NOT_REDRIVABLE",
+        redriveStatusReason="Execution history event limit exceeded.",
+    )
     listing("ABORTED")
     report = RedriveReport()
 
     with stubber:
-        redrive_executions(sfn, StackResources("media", "records", MACHINE_ARN, "q"), report,
-                           dry_run=False, now=NOW)
+        redrive_executions(
+            sfn,
+            StackResources("media", "records", MACHINE_ARN, "q"),
+            report,
+            dry_run=False,
+            now=NOW,
+        )
 
     stubber.assert_no_pending_responses()
     assert report.unfinished_executions == 3  # the one of 15 days ago is past redriving
@@ -302,28 +351,43 @@ def test_reconcile_starts_exactly_what_has_no_final_record(aws: Aws) -> None:
     # Given objects in every situation
     missing = aws.put("uploads/cam/missing.jpg")
     done = aws.put("uploads/cam/done.jpg")
-    aws.put_record("uploads/cam/done.jpg", status="PROCESSED", versionId=done,
-                   sequencer="0" * 31 + "1")
+    aws.put_record(
+        "uploads/cam/done.jpg", status="PROCESSED", versionId=done, sequencer="0" * 31 + "1"
+    )
     failed = aws.put("uploads/cam/failed.jpg")
-    aws.put_record("uploads/cam/failed.jpg", status="FAILED", versionId=failed,
-                   sequencer="0" * 30 + "A1")
+    aws.put_record(
+        "uploads/cam/failed.jpg", status="FAILED", versionId=failed, sequencer="0" * 30 + "A1"
+    )
     early = aws.put("uploads/cam/early.jpg")
     aws.put_record("uploads/cam/early.jpg", status="FAILED")  # failed before the claim
     stuck = aws.put("uploads/cam/stuck.jpg")
-    aborted = aws.sfn.start_execution(stateMachineArn=MACHINE_ARN, name="aborted",
-                                      input="{}")["executionArn"]
+    aborted = aws.sfn.start_execution(stateMachineArn=MACHINE_ARN, name="aborted", input="{}")[
+        "executionArn"
+    ]
     aws.sfn.stop_execution(executionArn=aborted)
-    aws.put_record("uploads/cam/stuck.jpg", status="PROCESSING", versionId=stuck,
-                   sequencer="0" * 30 + "B2", executionArn=aborted)
+    aws.put_record(
+        "uploads/cam/stuck.jpg",
+        status="PROCESSING",
+        versionId=stuck,
+        sequencer="0" * 30 + "B2",
+        executionArn=aborted,
+    )
     older = aws.put("uploads/cam/replaced.jpg")
     newer = aws.put("uploads/cam/replaced.jpg")
-    aws.put_record("uploads/cam/replaced.jpg", status="PROCESSED", versionId=older,
-                   sequencer="0" * 30 + "FF")
+    aws.put_record(
+        "uploads/cam/replaced.jpg", status="PROCESSED", versionId=older, sequencer="0" * 30 + "FF"
+    )
     busy = aws.put("uploads/cam/busy.jpg")
-    running = aws.sfn.start_execution(stateMachineArn=MACHINE_ARN, name="running",
-                                      input="{}")["executionArn"]
-    aws.put_record("uploads/cam/busy.jpg", status="PROCESSING", versionId=busy, sequencer="0" * 32,
-                   executionArn=running)
+    running = aws.sfn.start_execution(stateMachineArn=MACHINE_ARN, name="running", input="{}")[
+        "executionArn"
+    ]
+    aws.put_record(
+        "uploads/cam/busy.jpg",
+        status="PROCESSING",
+        versionId=busy,
+        sequencer="0" * 32,
+        executionArn=running,
+    )
     aws.put("uploads/cam/deleted.jpg")
     aws.s3.delete_object(Bucket="media", Key="uploads/cam/deleted.jpg")
     aws.put("thumbnails/cam/not-an-upload.jpg")
@@ -332,8 +396,12 @@ def test_reconcile_starts_exactly_what_has_no_final_record(aws: Aws) -> None:
 
     assert report.objects_scanned == 7
     assert (report.final, report.in_progress) == (1, 1)
-    assert report.started == {"no record": 1, "failed": 2, "abandoned": 1,
-                              "record of another version": 1}
+    assert report.started == {
+        "no record": 1,
+        "failed": 2,
+        "abandoned": 1,
+        "record of another version": 1,
+    }
     started = aws.started("reconcile-")
     objects = {key.rsplit("/", 1)[-1]: event["detail"]["object"] for key, event in started.items()}
     # each with the sequencer the workflow's claim accepts for its case
@@ -343,8 +411,12 @@ def test_reconcile_starts_exactly_what_has_no_final_record(aws: Aws) -> None:
     assert objects["stuck.jpg"]["sequencer"] == "0" * 30 + "B2"
     assert objects["replaced.jpg"]["sequencer"] == "0" * 29 + "100"
     assert {name: obj["version-id"] for name, obj in objects.items()} == {
-        "missing.jpg": missing, "failed.jpg": failed, "early.jpg": early, "stuck.jpg": stuck,
-        "replaced.jpg": newer}
+        "missing.jpg": missing,
+        "failed.jpg": failed,
+        "early.jpg": early,
+        "stuck.jpg": stuck,
+        "replaced.jpg": newer,
+    }
     # the abandoned record was released for the claim, saying by whom and why
     record = aws.record("uploads/cam/stuck.jpg")
     assert (record["status"], record["error"]) == ("FAILED", ABANDONED_ERROR)
@@ -366,10 +438,18 @@ def test_reconcile_builds_an_s3_object_created_event_of_the_real_shape(aws: Aws)
     assert set(event) == set(sample)
     assert set(event["detail"]["object"]) == set(sample["detail"]["object"])
     assert (event["source"], event["detail-type"], event["account"], event["region"]) == (
-        "aws.s3", "Object Created", "123456789012", "us-east-1")
+        "aws.s3",
+        "Object Created",
+        "123456789012",
+        "us-east-1",
+    )
     assert event["detail"]["object"] | {"sequencer": None} == {
-        "key": "uploads/cam/a.jpg", "size": 12, "etag": hashlib.md5(b"twelve bytes").hexdigest(),
-        "version-id": version, "sequencer": None}
+        "key": "uploads/cam/a.jpg",
+        "size": 12,
+        "etag": hashlib.md5(b"twelve bytes").hexdigest(),
+        "version-id": version,
+        "sequencer": None,
+    }
     assert event["detail"]["reason"] == "Reconcile"
     assert event["resources"] == ["arn:aws:s3:::media"]
 
@@ -379,9 +459,15 @@ def test_reconcile_handles_an_unversioned_bucket(aws: Aws) -> None:
     aws.s3.put_object(Bucket="plain", Key="uploads/cam/done.jpg", Body=b"x")
     aws.s3.put_object(Bucket="plain", Key="uploads/cam/new.jpg", Body=b"x")
     resources = StackResources("plain", "records", MACHINE_ARN, "unused")
-    aws.dynamodb.put_item(TableName="records", Item={
-        "mediaId": {"S": media_id("plain", "uploads/cam/done.jpg")}, "status": {"S": "REJECTED"},
-        "versionId": {"S": ""}, "sequencer": {"S": "0" * 32}})
+    aws.dynamodb.put_item(
+        TableName="records",
+        Item={
+            "mediaId": {"S": media_id("plain", "uploads/cam/done.jpg")},
+            "status": {"S": "REJECTED"},
+            "versionId": {"S": ""},
+            "sequencer": {"S": "0" * 32},
+        },
+    )
 
     report = reconcile(aws.s3, aws.dynamodb, aws.sfn, resources)
 
@@ -393,8 +479,14 @@ def test_reconcile_leaves_young_objects_to_their_own_events(aws: Aws) -> None:
     aws.put("uploads/cam/just-now.jpg")
 
     young = reconcile(aws.s3, aws.dynamodb, aws.sfn, aws.resources, min_age=timedelta(minutes=15))
-    later = reconcile(aws.s3, aws.dynamodb, aws.sfn, aws.resources, min_age=timedelta(minutes=15),
-                      now=datetime.now(UTC) + timedelta(minutes=20))
+    later = reconcile(
+        aws.s3,
+        aws.dynamodb,
+        aws.sfn,
+        aws.resources,
+        min_age=timedelta(minutes=15),
+        now=datetime.now(UTC) + timedelta(minutes=20),
+    )
 
     assert (young.too_recent, young.started.total()) == (1, 0)
     assert later.started == {"no record": 1}
@@ -402,8 +494,13 @@ def test_reconcile_leaves_young_objects_to_their_own_events(aws: Aws) -> None:
 
 def test_reconcile_dry_run_changes_nothing(aws: Aws) -> None:
     stuck = aws.put("uploads/cam/stuck.jpg")
-    aws.put_record("uploads/cam/stuck.jpg", status="PROCESSING", versionId=stuck,
-                   sequencer="0" * 32, executionArn=f"{EXECUTIONS}:forgotten")
+    aws.put_record(
+        "uploads/cam/stuck.jpg",
+        status="PROCESSING",
+        versionId=stuck,
+        sequencer="0" * 32,
+        executionArn=f"{EXECUTIONS}:forgotten",
+    )
 
     report = reconcile(aws.s3, aws.dynamodb, aws.sfn, aws.resources, dry_run=True)
 
