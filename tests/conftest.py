@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,22 @@ for layer_dir in sorted((ROOT / "layers").glob("*/python")):
 def load_event(name: str) -> dict[str, Any]:
     """A sample event from events/, the same file `sam local invoke -e` uses."""
     return json.loads((EVENTS / name).read_text())
+
+
+def run_python(
+    script: str, *, cwd: Path, pythonpath: Path, **environment: str
+) -> subprocess.CompletedProcess[str]:
+    """`script` in a fresh interpreter: for what only a new process shows (what an import
+    loads, the peak memory of native code). Its output is returned, not checked."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(pythonpath), **environment},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 class FakeLambdaContext:

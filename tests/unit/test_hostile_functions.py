@@ -17,8 +17,6 @@ import json
 import os
 import re
 import struct
-import subprocess
-import sys
 import threading
 import zlib
 from collections.abc import Callable
@@ -50,11 +48,11 @@ from mediaflow.synthetic.hostile import (
     hostile_files,
     png_chunk,
 )
+from tests.conftest import ROOT, run_python
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-ROOT = Path(__file__).resolve().parents[2]
 CASES = hostile_files()
 BY_NAME = {case.name: case for case in CASES}
 
@@ -385,16 +383,7 @@ def test_the_whole_corpus_is_refused_in_bounded_memory() -> None:
         "from tests.unit.test_hostile_functions import report_peak_memory\n"
         "report_peak_memory()\n"
     )
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_python(script, cwd=ROOT, pythonpath=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
 

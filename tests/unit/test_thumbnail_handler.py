@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -18,7 +15,7 @@ from PIL import Image
 from thumbnail_settings import ThumbnailSettings
 
 from mediaflow.synthetic import images
-from tests.conftest import ROOT, FakeLambdaContext, load_event
+from tests.conftest import ROOT, FakeLambdaContext, load_event, run_python
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -187,19 +184,13 @@ def test_handler_loads_neither_numpy_nor_soundfile_nor_pillow_heif() -> None:
         "print(sorted({'numpy', 'soundfile', 'pillow_heif'} & set(sys.modules)))\n"
     )
     # As Lambda: the function's folder is the working directory, its layer is /opt/python.
-    environment = {
-        **os.environ,
-        "LAMBDA_TASK_ROOT": str(FUNCTION_DIR),
-        "PYTHONPATH": str(FUNCTION_DIR.parents[1] / "layers" / "shared" / "python"),
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", script],
+    result = run_python(
+        script,
         cwd=FUNCTION_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
+        pythonpath=ROOT / "layers" / "shared" / "python",
+        LAMBDA_TASK_ROOT=str(FUNCTION_DIR),
     )
+    assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "[]"
 
 
