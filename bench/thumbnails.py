@@ -12,6 +12,11 @@ at quality 82 (4:2:0, baseline, no metadata):
   keep=NONE)`, with libvips' default settings (threads = cores); only its operation cache
   is off, or repeated runs on the same bytes would be answered from it.
 
+The libvips of pyvips-binary has no HEVC decoder, so it cannot read HEIC. When a system
+libvips (Debian's libvips42: libheif with libde265) can, the HEIC cases, all three sides,
+are measured in a child process of this script in which pyvips is bound to that libvips;
+the table marks their rows and names each libvips. Without one their libvips cells are n/a.
+
 Times are medians of interleaved rounds in this one process, after one warm-up run each.
 Peak memory is measured per side in a fresh process: after the imports and reading the
 input, the kernel's peak-RSS mark is reset (`/proc/self/clear_refs`), one thumbnail is
@@ -22,6 +27,7 @@ cannot: libjpeg's, libwebp's, libheif's and libvips' native buffers and threads.
 from __future__ import annotations
 
 import argparse
+import ctypes.util
 import gc
 import io
 import json
@@ -36,21 +42,35 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTION_DIR = ROOT / "functions" / "thumbnail"
 sys.path[:0] = [str(ROOT), str(FUNCTION_DIR)]
 
 import pillow_heif  # noqa: E402
-import pyvips  # noqa: E402
 from PIL import Image, features  # noqa: E402
 from thumbnails import make_thumbnail  # noqa: E402
 
 from mediaflow.synthetic import images  # noqa: E402
 
+LIBVIPS_ENV = "MEDIAFLOW_BENCH_LIBVIPS"
+# In the child that measures the HEVC cases, pyvips binds to the system libvips: its ABI mode,
+# taken when its `_libvips` module cannot be imported. That libvips loads the system's libheif
+# and libjpeg into the global symbol scope, so Pillow and pillow-heif are imported before it:
+# loaded after, pillow-heif would bind to libheif 1.15 instead of its own and crash.
+if os.environ.get(LIBVIPS_ENV) == "system":
+    sys.modules["_libvips"] = None  # type: ignore[assignment]
+import pyvips  # noqa: E402
+
 SIZE = 300
 QUALITY = 82
 SIDES = ("mediaflow", "naive Pillow", "libvips")
+SYSTEM_MARK = " †"
+# `keep` replaced `strip` in libvips 8.15; the system libvips used for HEIC may be older.
+NO_METADATA = (
+    {"keep": pyvips.enums.ForeignKeep.NONE} if pyvips.at_least_libvips(8, 15) else {"strip": True}
+)
 
 pillow_heif.register_heif_opener()  # naive Pillow needs it; Mediaflow registers it itself
 pyvips.cache_set_max(0)
@@ -70,7 +90,7 @@ def naive_pillow(data: bytes) -> bytes:
 
 def libvips(data: bytes) -> bytes:
     thumbnail = pyvips.Image.thumbnail_buffer(data, SIZE)
-    return bytes(thumbnail.jpegsave_buffer(Q=QUALITY, keep=pyvips.enums.ForeignKeep.NONE))
+    return bytes(thumbnail.jpegsave_buffer(Q=QUALITY, **NO_METADATA))
 
 
 RUN: dict[str, Callable[[bytes], bytes]] = {
@@ -87,6 +107,7 @@ class Case:
     max_vs_libvips: float | None = None
     max_vs_naive: float | None = None
     max_memory_vs_naive: float | None = None
+    hevc: bool = False  # libvips reads it only when built with an HEVC decoder (libde265)
 
 
 CASES = [
@@ -94,15 +115,16 @@ CASES = [
     Case("24 MP JPEG", lambda: images.photo_jpeg(6000, 4000), 1.0),
     Case("12 MP PNG", lambda: images.photo_png(4032, 3024), 1.4, None, 1.0),
     Case("12 MP WebP", lambda: images.photo_webp(4032, 3024), 1.4, None, 1.0),
-    Case("12 MP HEIC", lambda: images.photo_heic(4032, 3024), 1.4, None, 1.0),
+    Case("12 MP HEIC", lambda: images.photo_heic(4032, 3024), 1.4, None, 1.0, hevc=True),
     Case(
         "12 MP HEIC, no embedded thumbnail",
         lambda: images.photo_heic(4032, 3024, thumbnail=None),
         1.4,
         None,
         1.0,
+        hevc=True,
     ),
-    # Not in the issue's list: the HEIF-family format that this libvips build can decode.
+    # Not in the issue's list: the HEIF-family format that pyvips-binary's libvips decodes.
     Case("12 MP AVIF", lambda: images.photo_avif(4032, 3024)),
 ]
 
@@ -157,55 +179,51 @@ def output_size(side: str, data: bytes) -> str | None:
     try:
         jpeg = RUN[side](data)
     except pyvips.Error:
-        return None  # pyvips-binary's libvips has no HEVC decoder
+        return None  # a libvips without an HEVC decoder, given a HEIC
     with Image.open(io.BytesIO(jpeg)) as image:
         assert image.format == "JPEG" and max(image.size) == SIZE, (side, image.size)
         return f"{image.width}x{image.height}"
 
 
-# --- cold start ---------------------------------------------------------------------------
-
-BOTO3_IMPORT = "import boto3; boto3.client('s3')"
-HANDLER_IMPORT = "import app"
-COLD_START_PROBE = """
-import sys, time
-started = time.perf_counter()
-{code}
-elapsed = time.perf_counter() - started
-print(elapsed * 1000, sorted({{"numpy", "soundfile", "pillow_heif"}} & set(sys.modules)))
-"""
+# --- which libvips ------------------------------------------------------------------------
 
 
-def cold_start(runs: int) -> tuple[float, float, list[str]]:
-    """Median ms to import boto3 and make a client, and to import the handler module."""
-    # As in Lambda: LAMBDA_TASK_ROOT makes the X-Ray SDK use its Lambda sampler, which does
-    # not create an X-Ray client at import.
-    environment = {
-        **os.environ,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "LAMBDA_TASK_ROOT": str(FUNCTION_DIR),
-        "POWERTOOLS_SERVICE_NAME": "mediaflow",
-        "POWERTOOLS_METRICS_NAMESPACE": "Mediaflow",
-    }
-    # As Lambda: the function's folder is the working directory, its layer is /opt/python.
-    environment["PYTHONPATH"] = str(ROOT / "layers" / "shared" / "python")
-    times: dict[str, list[float]] = {BOTO3_IMPORT: [], HANDLER_IMPORT: []}
-    loaded: list[str] = []
-    for _ in range(runs):
-        for code in times:
-            result = subprocess.run(
-                [sys.executable, "-c", COLD_START_PROBE.format(code=code)],
-                cwd=FUNCTION_DIR,
-                env=environment,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            elapsed, modules = result.stdout.split(" ", 1)
-            times[code].append(float(elapsed))
-            if code == HANDLER_IMPORT:
-                loaded = json.loads(modules.replace("'", '"'))
-    return statistics.median(times[BOTO3_IMPORT]), statistics.median(times[HANDLER_IMPORT]), loaded
+def libvips_name() -> str:
+    """The version and the file of the libvips this process is bound to."""
+    version = ".".join(str(pyvips.version(part)) for part in range(3))
+    maps = Path("/proc/self/maps").read_text()
+    match = re.search(r"\s(/\S*/libvips(-[0-9a-f]{8})?\.so\S*)$", maps, re.MULTILINE)
+    path = Path(match.group(1)) if match else Path("?")
+    return f"libvips {version} ({path.relative_to(ROOT) if path.is_relative_to(ROOT) else path})"
+
+
+def decodes_hevc() -> bool:
+    return output_size("libvips", images.photo_heic(640, 480, thumbnail=None)) is not None
+
+
+def measure_with_system_libvips(rounds: int) -> dict[str, Any] | None:
+    """The HEVC cases' rows and the libvips used, from a child bound to the system libvips.
+
+    None if there is no system libvips or it cannot decode HEVC either.
+    """
+    if ctypes.util.find_library("vips") is None:
+        return None
+    result = subprocess.run(
+        [sys.executable, __file__, "--rounds", str(rounds), "--hevc-child"],
+        env={**os.environ, LIBVIPS_ENV: "system"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return json.loads(result.stdout) if result.returncode == 0 else None
+
+
+def hevc_child(rounds: int) -> None:
+    """Child process: print the HEVC cases' rows, and the libvips they used, as JSON."""
+    if not decodes_hevc():
+        sys.exit(f"the system {libvips_name()} cannot decode HEVC either")
+    print(f"HEIC cases in a child process, with the system {libvips_name()}", file=sys.stderr)
+    rows = measure_cases([case for case in CASES if case.hevc], rounds, mark=SYSTEM_MARK)
+    print(json.dumps({"libvips": libvips_name(), "rows": rows}))
 
 
 # --- report -------------------------------------------------------------------------------
@@ -227,39 +245,17 @@ def show(value: float | None, unit: str = "") -> str:
     return "n/a" if value is None else f"{value:.2f}{unit}" if unit == "x" else f"{value:.1f}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=11, help="timed rounds per case")
-    parser.add_argument("--memory-of", nargs=2, metavar=("SIDE", "FILE"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.memory_of:
-        measure_memory_here(*args.memory_of)
-        return
-
-    started = time.perf_counter()
-    print(
-        f"Python {platform.python_version()}, {os.cpu_count()} cores; Pillow {Image.__version__}"
-        f" (libjpeg-turbo {features.version('libjpeg_turbo')}, libwebp"
-        f" {features.version('webp')}, zlib-ng {features.version('zlib_ng')});"
-        f" pillow-heif {pillow_heif.__version__} (libheif {pillow_heif.libheif_version()},"
-        f" decode threads {pillow_heif.options.DECODE_THREADS}); libvips"
-        f" {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}"
-        f" (threads {pyvips.vips_lib.vips_concurrency_get()}, the default: one per core)\n",
-        file=sys.stderr,
-    )
-    header = (
-        "| case | output | Mediaflow ms | naive Pillow ms | libvips ms | x libvips | x naive"
-        " | Mediaflow MiB | naive MiB | libvips MiB | mem x naive | targets |"
-    )
-    rows = [header, "|" + "---|" * header.count(" | ") + "---|"]
+def measure_cases(cases: list[Case], rounds: int, mark: str = "") -> dict[str, str]:
+    """Each case's table row, by case name; each is also printed to stderr when measured."""
+    rows = {}
     with tempfile.TemporaryDirectory() as folder:
-        for case in CASES:
+        for case in cases:
             data = case.make()
             path = Path(folder) / "original"
             path.write_bytes(data)
             sizes = {side: output_size(side, data) for side in SIDES}
             sides = [side for side in SIDES if sizes[side]]
-            times = measure_times(data, sides, args.rounds)
+            times = measure_times(data, sides, rounds)
             memory = {side: measure_memory(side, path) for side in sides}
             mine, naive, vips = (times.get(side) for side in SIDES)
             vs_vips, vs_naive = ratio(mine, vips), ratio(mine, naive)
@@ -280,24 +276,64 @@ def main() -> None:
                     ],
                 )
             )
-            rows.append(
-                f"| {case.name} ({len(data) / 1e6:.1f} MB) | {sizes['mediaflow']}"
+            rows[case.name] = (
+                f"| {case.name} ({len(data) / 1e6:.1f} MB){mark} | {sizes['mediaflow']}"
                 f" | {show(mine)} | {show(naive)} | {show(vips)}"
                 f" | {show(vs_vips, 'x')} | {show(vs_naive, 'x')}"
                 f" | {show(memory.get('mediaflow'))} | {show(memory.get('naive Pillow'))}"
                 f" | {show(memory.get('libvips'))} | {show(memory_ratio, 'x')} | {targets} |"
             )
-            print(rows[-1], file=sys.stderr)
+            print(rows[case.name], file=sys.stderr, flush=True)
+    return rows
 
-    boto3_ms, handler_ms, loaded = cold_start(runs=9)
-    cold_ratio = handler_ms / boto3_ms
-    print("\n".join(rows))
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=11, help="timed rounds per case")
+    parser.add_argument("--memory-of", nargs=2, metavar=("SIDE", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--hevc-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_of:
+        measure_memory_here(*args.memory_of)
+        return
+    if args.hevc_child:
+        hevc_child(args.rounds)
+        return
+
+    started = time.perf_counter()
     print(
-        f"\nCold start (median of 9 fresh processes): `import app` {handler_ms:.0f} ms,"
-        f" `import boto3` + one client {boto3_ms:.0f} ms: {cold_ratio:.2f}x"
-        f" (target ≤1.5x {'✅' if cold_ratio <= 1.5 else '❌'});"
-        f" numpy, soundfile or pillow_heif loaded: {', '.join(loaded) or 'none'}."
+        f"Python {platform.python_version()}, {os.cpu_count()} cores; Pillow {Image.__version__}"
+        f" (libjpeg-turbo {features.version('libjpeg_turbo')}, libwebp"
+        f" {features.version('webp')}, zlib-ng {features.version('zlib_ng')});"
+        f" pillow-heif {pillow_heif.__version__} (libheif {pillow_heif.libheif_version()},"
+        f" decode threads {pillow_heif.options.DECODE_THREADS}); {libvips_name()}"
+        f" (threads {pyvips.vips_lib.vips_concurrency_get()}, the default: one per core)\n",
+        file=sys.stderr,
     )
+    elsewhere = [] if decodes_hevc() else [case for case in CASES if case.hevc]
+    rows = measure_cases([case for case in CASES if case not in elsewhere], args.rounds)
+    notes = []
+    if elsewhere:
+        child = measure_with_system_libvips(args.rounds)
+        if child:
+            rows.update(child["rows"])
+            notes.append(
+                f"{SYSTEM_MARK.strip()} measured (all three sides) in a child process bound to"
+                f" the system {child['libvips']}: {libvips_name()} has no HEVC decoder."
+            )
+        else:
+            rows.update(measure_cases(elsewhere, args.rounds))
+            notes.append(
+                f"HEIC against libvips n/a: {libvips_name()} has no HEVC decoder, nor has a"
+                " system libvips; `apt-get install libvips42` (Debian, Ubuntu) gives one."
+            )
+
+    header = (
+        "| case | output | Mediaflow ms | naive Pillow ms | libvips ms | x libvips | x naive"
+        " | Mediaflow MiB | naive MiB | libvips MiB | mem x naive | targets |"
+    )
+    table = [header, "|" + "---|" * header.count(" | ") + "---|"]
+    print("\n".join(table + [rows[case.name] for case in CASES] + [""] + notes))
     print(f"\n{args.rounds} rounds; whole run {time.perf_counter() - started:.0f} s.")
 
 
