@@ -6,13 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUTPUT ?= mediaflow-output
 
-.PHONY: run test lint unit bench samples clean
+.PHONY: run test bench samples clean
 
 run: $(VENV)/.installed
 	$(BIN)/mediaflow run samples --output $(OUTPUT)
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check mediaflow functions layers tests bench
+	$(BIN)/ruff format --check mediaflow functions layers tests bench
 	$(BIN)/mypy mediaflow layers/shared/python functions/inspect functions/thumbnail functions/audio
 	$(BIN)/pytest
 
