@@ -15,6 +15,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check mediaflow functions layers tests bench
 	$(BIN)/ruff format --check mediaflow functions layers tests bench
 	$(BIN)/mypy mediaflow layers/shared/python functions/inspect functions/thumbnail functions/audio
+	$(BIN)/mypy bench tests
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-bench

@@ -73,7 +73,8 @@ def problems(machine: dict[str, Any], where: str = "", caught_outside: bool = Fa
                     found.append(f"{where}Lambda task {name!r} does not retry {sorted(missing)}")
         for nested in _nested_machines(state):
             found += problems(nested, f"{where}{name} > ", caught_outside or _catches_all(state))
-    reachable, frontier = set(), [machine.get("StartAt")]
+    reachable: set[str] = set()
+    frontier: list[Any] = [machine.get("StartAt")]
     while frontier:
         name = frontier.pop()
         if name in reachable or name not in states:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from tests.workflow.conftest import CLOCK_FACTOR, record_of
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _audio(name: str, source: audio.Source, seconds: float, **options: str) -> bytes:
+def _audio(name: str, source: audio.Source, seconds: float, **options: Any) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         return audio.write_audio(Path(folder) / name, source, seconds, **options).read_bytes()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -32,18 +33,18 @@ from tests.workflow.test_ingest import photo_jpeg
 KEY = "uploads/phone-1/holiday.jpg"
 
 
-def run_redrive(cloud: LocalCloud, **options: object) -> RedriveReport:
+def run_redrive(cloud: LocalCloud, **options: Any) -> RedriveReport:
     report = redrive(
         cloud.sqs, cloud.sfn, StackResources.from_local_cloud(cloud), wait_seconds=0, **options
-    )  # type: ignore[arg-type]
+    )
     cloud.wait_until_settled()
     return report
 
 
-def run_reconcile(cloud: LocalCloud, **options: object) -> ReconcileReport:
+def run_reconcile(cloud: LocalCloud, **options: Any) -> ReconcileReport:
     report = reconcile(
         cloud.s3, cloud.dynamodb, cloud.sfn, StackResources.from_local_cloud(cloud), **options
-    )  # type: ignore[arg-type]
+    )
     cloud.wait_until_settled()
     return report
 
