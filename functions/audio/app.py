@@ -69,6 +69,7 @@ def analyze_and_store(request: AudioRequest) -> dict[str, Any]:
                 silence_threshold_dbfs=SETTINGS.silence_threshold_dbfs,
                 clipping_threshold=SETTINGS.clipping_threshold,
                 block_frames=SETTINGS.block_frames,
+                read_ahead=SETTINGS.read_ahead,
             )
     except MediaError as error:
         logger.warning("Audio refused", error=type(error).__name__, reason=str(error))

@@ -45,7 +45,7 @@ MAX_SAMPLE_RATE = 768_000
 MIN_LOUDNESS_SAMPLE_RATE = 8_000
 
 _HOPS_PER_GATING_BLOCK = 4  # BS.1770: 400 ms blocks every 100 ms
-_READ_AHEAD = 4  # blocks decoded ahead of the measurements, with `read_ahead`
+_DECODE_AHEAD = 8  # blocks decoded ahead of the measurements (by a worker, or in batches)
 _CENTROID_FRAMES = 2048
 _SF_ERR_UNRECOGNISED_FORMAT = 1
 _SF_ERR_UNSUPPORTED_ENCODING = 4
@@ -84,7 +84,8 @@ def analyze_audio(
     """Measure a recording (a path, or a seekable binary file) in one pass over blocks of
     `block_frames` frames (fewer for more than two channels).
 
-    With `read_ahead`, a second thread decodes the next block while this one is measured.
+    With `read_ahead`, a second thread decodes the next blocks while this one is measured;
+    without it, blocks are decoded a few at a time, then measured.
     Raises `UnsupportedMediaType`, `MediaTooLarge` (longer than `max_seconds`, too many channels)
     or `CorruptMedia`.
     """
@@ -132,13 +133,16 @@ def _hop_blocks(
     frame blocks); what is left over after the last whole hop starts the next block. Only the
     file's last block may end inside a hop. Each block is valid until the next is requested.
 
-    With `read_ahead`, a worker thread decodes up to `_READ_AHEAD` blocks ahead of the caller
+    With `read_ahead`, a worker thread decodes up to `_DECODE_AHEAD` blocks ahead of the caller
     (libsndfile and numpy release the GIL), so on two cores decoding and measuring overlap; a
-    queue of several blocks keeps either side busy while the other waits for a core.
+    queue of several blocks keeps either side busy while the other waits for a core. Without it,
+    blocks are decoded `_DECODE_AHEAD` at a time, then handed out one after another: decoding
+    and measuring in turns block by block evicts each other's code and tables from the CPU
+    caches, and the measurements then take a quarter more time.
     """
     interleaved = np.empty((frames, sound.channels), dtype=np.float32)
     planar = [
-        np.empty((sound.channels, frames + hop), dtype=np.float32) for _ in range(_READ_AHEAD + 1)
+        np.empty((sound.channels, frames + hop), dtype=np.float32) for _ in range(_DECODE_AHEAD + 1)
     ]
     # Block n lives in planar[n % len(planar)], never one that the caller holds or that is in
     # flight; the frames carried over lie beyond the part handed out, which nobody reads.
@@ -159,9 +163,9 @@ def _hop_blocks(
 
     if read_ahead:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audio-decode") as decoder:
-            pending = deque(decoder.submit(decode, turn) for turn in range(_READ_AHEAD))
+            pending = deque(decoder.submit(decode, turn) for turn in range(_DECODE_AHEAD))
             try:
-                for turn in itertools.count(_READ_AHEAD):
+                for turn in itertools.count(_DECODE_AHEAD):
                     block = pending.popleft().result()
                     if not block.shape[1]:
                         return
@@ -171,11 +175,11 @@ def _hop_blocks(
                 for future in pending:
                     future.cancel()
     else:
-        for turn in itertools.count():
-            block = decode(turn)
-            if not block.shape[1]:
-                return
-            yield block
+        for first in itertools.count(0, _DECODE_AHEAD):
+            for block in [decode(turn) for turn in range(first, first + _DECODE_AHEAD)]:
+                if not block.shape[1]:
+                    return
+                yield block
 
 
 def _check_header(sound: sf.SoundFile, max_seconds: float) -> None:
@@ -310,10 +314,10 @@ class _Measurements:
         channels, frames = signal.shape
         hops, tail = divmod(frames, self._hop)
         whole = signal[:, : hops * self._hop].reshape(channels, hops, self._hop)
-        energy = np.einsum("chf,chf->ch", whole, whole)
+        energy = np.vecdot(whole, whole)  # a dot product per hop: half the time of einsum's loop
         if tail:
             rest = signal[:, hops * self._hop :]
-            energy = np.column_stack([energy, np.einsum("cf,cf->c", rest, rest)])
+            energy = np.column_stack([energy, np.vecdot(rest, rest)])
         return energy.astype(np.float64)
 
     def _add_spectra(self) -> None:

@@ -378,12 +378,15 @@ def test_waveform_columns_split_blocks_where_the_whole_file_splits() -> None:
     assert firsts == [bisect.bisect_right(boundaries, s) - 1 for s in range(0, 10_100, 777)]
 
 
+@pytest.mark.parametrize("read_ahead", [True, False])
 @pytest.mark.parametrize("block_frames", [4096, 20_000, 65_536])
-def test_results_do_not_depend_on_block_size_or_threads(tmp_path: Path, block_frames: int) -> None:
+def test_results_do_not_depend_on_block_size_or_threads(
+    tmp_path: Path, block_frames: int, read_ahead: bool
+) -> None:
     path = write_audio(tmp_path / "dawn.wav", field_recording(channels=2), 3.33, subtype="FLOAT")
     baseline = analyze(path, block_frames=1 << 20, read_ahead=False)
 
-    result = analyze(path, block_frames=block_frames)
+    result = analyze(path, block_frames=block_frames, read_ahead=read_ahead)
 
     for name in ("peak_dbfs", "rms_dbfs", "dc_offset", "clipping_ratio", "silence_ratio"):
         assert getattr(result, name) == pytest.approx(getattr(baseline, name), abs=1e-6)

@@ -177,6 +177,15 @@ def test_settings_come_from_the_environment() -> None:
 
 
 @pytest.mark.parametrize(
+    ("memory", "read_ahead"), [(None, True), ("1024", False), ("1769", False), ("3008", True)]
+)
+def test_decoding_thread_only_above_one_vcpu(memory: str | None, read_ahead: bool) -> None:
+    environ = {} if memory is None else {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": memory}
+
+    assert AudioSettings.from_environment(environ).read_ahead is read_ahead
+
+
+@pytest.mark.parametrize(
     ("name", "value"),
     [
         ("OUTPUT_PREFIX", "uploads/"),
@@ -187,6 +196,7 @@ def test_settings_come_from_the_environment() -> None:
         ("SILENCE_THRESHOLD_DBFS", "6"),
         ("BLOCK_FRAMES", "65536.5"),
         ("BLOCK_FRAMES", "64"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots"),
     ],
 )
 def test_a_bad_setting_names_its_variable(name: str, value: str) -> None:
