@@ -40,7 +40,8 @@ SCRATCH_HEADROOM_BYTES = 16 * 1024 * 1024
 """Room left in /tmp beside the downloaded recording."""
 
 logger = Logger()
-tracer = Tracer()
+# S3 is all the function calls; patching every library X-Ray knows would slow cold starts.
+tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
 s3 = boto3.client("s3")
 
