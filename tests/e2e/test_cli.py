@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-MEDIAFLOW = [sys.executable, "-m", "mediaflow.cli"]
-
-
-def mediaflow(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*MEDIAFLOW, *args], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
-    )
+from tests.conftest import ROOT
+from tests.e2e.conftest import mediaflow
 
 
 @pytest.fixture(scope="module")

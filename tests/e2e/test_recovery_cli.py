@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-MEDIAFLOW = [sys.executable, "-m", "mediaflow.cli"]
-
-
-def mediaflow(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*MEDIAFLOW, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
+from tests.conftest import ROOT
+from tests.e2e.conftest import mediaflow
 
 
 def test_run_with_redrive_recovers_an_upload_the_workflow_failed(tmp_path: Path) -> None:
