@@ -111,7 +111,8 @@ class _DecoderConfig(ctypes.Structure):
 
 
 def decode_scaled(data: bytes, size: tuple[int, int]) -> Image.Image | None:
-    """The still WebP in `data`, decoded at `size` (RGB, or RGBA when it has alpha).
+    """The still WebP in `data`, decoded at `size` (RGB, or RGBA when it has alpha), scaled
+    while decoding unless `size` is the image's own.
 
     None when libwebp's scaling cannot be used here: no usable libwebp, or an animation
     (whose frames are composited on a canvas, which Pillow does). A bitstream that libwebp
@@ -140,7 +141,7 @@ def decode_scaled(data: bytes, size: tuple[int, int]) -> Image.Image | None:
     output.u.RGBA.stride = stride
     output.u.RGBA.size = len(pixels)
     options = config.options
-    options.use_scaling = 1
+    options.use_scaling = size != (features.width, features.height)
     options.scaled_width, options.scaled_height = width, height
     options.use_threads = 1
     status = library.WebPDecode(data, len(data), ctypes.byref(config))
