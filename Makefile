@@ -21,7 +21,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
 
-# samples/ is committed; this remakes it from the generators in mediaflow/synthetic.
+# samples/ is committed; this remakes it from the generators in mediaflow/corpora.
 samples: $(VENV)/.installed
 	$(BIN)/python -m mediaflow.samples samples
 

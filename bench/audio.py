@@ -3,7 +3,7 @@
     .venv/bin/python bench/audio.py [--rounds 5]
 
 Inputs are generated into a temporary directory and deleted afterwards: a 48 kHz stereo 16-bit
-field recording (`mediaflow.synthetic.audio.field_recording`, one rendered minute looped), as a
+field recording (`mediaflow.corpora.audio.field_recording`, one rendered minute looped), as a
 10-minute WAV and FLAC for speed, and as a 1-minute and a 60-minute WAV (~690 MB, written block
 by block) for memory.
 
@@ -49,7 +49,7 @@ sys.path[:0] = [str(ROOT), str(FUNCTION_DIR)]
 import soundfile as sf  # noqa: E402
 from audio_analysis import analyze_audio  # noqa: E402
 
-from mediaflow.synthetic.audio import field_recording, looped, write_audio  # noqa: E402
+from mediaflow.corpora.audio import field_recording, looped, write_audio  # noqa: E402
 
 BLOCK_FRAMES = 65536
 SPEED_TARGETS = {"WAV": 5.0, "FLAC": 1.5}  # analysis time / decode floor, at most

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mediaflow.functions import function_environment  # noqa: E402
-from mediaflow.template import Stack  # noqa: E402
+from mediaflow.localcloud.sandbox import function_environment  # noqa: E402
+from mediaflow.localcloud.template import Stack  # noqa: E402
 
 HEAVY = ("numpy", "soundfile", "PIL", "pillow_heif")
 # What each handler must never load at import: inspection decodes no media, thumbnails no audio.

@@ -52,7 +52,7 @@ import pillow_heif  # noqa: E402
 from PIL import Image, features  # noqa: E402
 from thumbnails import make_thumbnail  # noqa: E402
 
-from mediaflow.synthetic import images  # noqa: E402
+from mediaflow.corpora import images  # noqa: E402
 
 LIBVIPS_ENV = "MEDIAFLOW_BENCH_LIBVIPS"
 # In the child that measures the HEVC cases, pyvips binds to the system libvips: its ABI mode,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mediaflow.synthetic import audio, images
+from mediaflow.corpora import audio, images
 
 
 def make_samples(folder: Path) -> list[Path]:

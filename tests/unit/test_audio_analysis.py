@@ -25,7 +25,7 @@ from audio_errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
 from PIL import Image
 from waveform import HEIGHT, WIDTH, render_waveform_png
 
-from mediaflow.synthetic.audio import (
+from mediaflow.corpora.audio import (
     can_write,
     clipped_square,
     dc,

@@ -18,7 +18,7 @@ from audio_settings import AudioSettings
 from moto import mock_aws
 from PIL import Image
 
-from mediaflow.synthetic.audio import field_recording, silence, write_audio
+from mediaflow.corpora.audio import field_recording, silence, write_audio
 from tests.conftest import ROOT, load_event
 
 BUCKET = "mediaflow-media-local"

@@ -36,9 +36,9 @@ from PIL import Image
 from sniffing import describe, sniff
 from thumbnails import MAX_ANIMATION_FRAMES, make_label_source, make_thumbnail
 
-from mediaflow.synthetic import images
-from mediaflow.synthetic.audio import sine, write_audio
-from mediaflow.synthetic.hostile import (
+from mediaflow.corpora import images
+from mediaflow.corpora.audio import sine, write_audio
+from mediaflow.corpora.hostile import (
     KEY_STYLES,
     S3_MAX_KEY_BYTES,
     HostileFile,
@@ -277,7 +277,7 @@ def test_images_are_refused_before_any_pixel_is_decoded(monkeypatch: pytest.Monk
 @pytest.mark.usefixtures("pixel_limit")
 def test_animation_limit_is_the_boundary() -> None:
     # An animation of exactly the limit is a thumbnail; one frame more is refused
-    from mediaflow.synthetic.hostile import gif_animation
+    from mediaflow.corpora.hostile import gif_animation
 
     rendition = make_thumbnail(gif_animation(MAX_ANIMATION_FRAMES))
     assert (rendition.original_width, rendition.original_height) == (1, 1)

@@ -20,7 +20,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from mediaflow.recovery import (
+from mediaflow.operations.recovery import (
     ABANDONED_ERROR,
     RedriveReport,
     StackResources,
@@ -162,7 +162,7 @@ def test_from_stack_reads_the_deployed_stacks_outputs() -> None:
 
 
 def test_the_outputs_it_reads_are_the_templates() -> None:
-    from mediaflow.template import load_template
+    from mediaflow.localcloud.template import load_template
     from tests.conftest import ROOT
 
     declared = load_template(ROOT / "template.yaml")["Outputs"]

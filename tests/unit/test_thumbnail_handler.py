@@ -14,7 +14,7 @@ from moto import mock_aws
 from PIL import Image
 from thumbnail_settings import ThumbnailSettings
 
-from mediaflow.synthetic import images
+from mediaflow.corpora import images
 from tests.conftest import ROOT, FakeLambdaContext, load_event, run_python
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from PIL import Image, ImageCms, ImageFile
 from thumbnail_errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
 from thumbnails import Rendition, make_label_source, make_thumbnail
 
-from mediaflow.synthetic import images
+from mediaflow.corpora import images
 
 WHITE = (255, 255, 255)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from mediaflow.corpora import audio, images
 from mediaflow.localcloud import LocalCloud
-from mediaflow.synthetic import audio, images
 from tests.workflow.conftest import CLOCK_FACTOR, record_of
 
 ROOT = Path(__file__).resolve().parents[2]

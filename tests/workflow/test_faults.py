@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from mediaflow.faults import FOREVER, Fault
 from mediaflow.localcloud import LocalCloud
+from mediaflow.localcloud.faults import FOREVER, Fault
 from tests.workflow.conftest import execution_of, record_of
 from tests.workflow.test_ingest import photo_jpeg
 

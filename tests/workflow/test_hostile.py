@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from mediaflow.corpora import images
+from mediaflow.corpora.hostile import HostileFile, awkward_key, hostile_files
 from mediaflow.localcloud import LocalCloud
-from mediaflow.synthetic import images
-from mediaflow.synthetic.hostile import HostileFile, awkward_key, hostile_files
 from tests.workflow.conftest import CLOCK_FACTOR, entered_states, record_of
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,9 +14,9 @@ import requests
 import soundfile as sf
 from PIL import Image
 
-from mediaflow.faults import Fault
-from mediaflow.labels import EMULATED_MODEL_VERSION
 from mediaflow.localcloud import LocalCloud
+from mediaflow.localcloud.faults import Fault
+from mediaflow.localcloud.rekognition import EMULATED_MODEL_VERSION
 from tests.workflow.conftest import entered_states, event_of, execution_of, record_of
 
 PAYLOAD_LIMIT = 256 * 1024

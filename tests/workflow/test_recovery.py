@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from mediaflow.faults import FOREVER, Fault
 from mediaflow.localcloud import LocalCloud
-from mediaflow.recovery import (
+from mediaflow.localcloud.faults import FOREVER, Fault
+from mediaflow.localcloud.template import local_name
+from mediaflow.operations.recovery import (
     ABANDONED_ERROR,
     ReconcileReport,
     RedriveReport,
@@ -26,7 +27,6 @@ from mediaflow.recovery import (
     reconcile,
     redrive,
 )
-from mediaflow.template import local_name
 from tests.workflow.conftest import entered_states, event_of, execution_of, record_of
 from tests.workflow.test_ingest import photo_jpeg
 
@@ -134,7 +134,7 @@ def test_a_message_seen_again_after_a_lost_delete_starts_no_second_execution(
     cloud.faults.add(Fault("ThumbnailFunction", "RuntimeError", times=1))
     cloud.upload(photo_jpeg(), KEY)
     cloud.wait_until_settled()
-    monkeypatch.setattr("mediaflow.recovery.VISIBILITY_TIMEOUT_SECONDS", 0)
+    monkeypatch.setattr("mediaflow.operations.recovery.VISIBILITY_TIMEOUT_SECONDS", 0)
 
     class LostDelete:
         def __init__(self, sqs: object) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from mediaflow.labels import EMULATED_MODEL_VERSION
+from mediaflow.localcloud.rekognition import EMULATED_MODEL_VERSION
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_width: int = 60) -> str:

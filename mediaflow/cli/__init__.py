@@ -27,8 +27,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mediaflow.faults import parse_fault
-from mediaflow.recovery import (
+from mediaflow.cli.tables import history_rows, summarize_result, table
+from mediaflow.localcloud.faults import parse_fault
+from mediaflow.operations.recovery import (
     UPLOAD_PREFIX,
     ReconcileReport,
     RedriveReport,
@@ -38,9 +39,8 @@ from mediaflow.recovery import (
     redrive,
     upload_prefix,
 )
-from mediaflow.report import history_rows, summarize_result, table
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = Path("mediaflow-output")
 EXECUTIONS_FILE = "executions.json"
 
@@ -471,6 +471,3 @@ def _objects_named_in(event: dict[str, Any]) -> list[tuple[str, str, str]]:
         return [(event["bucket"], event["key"], event.get("versionId", ""))]
     return []
 
-
-if __name__ == "__main__":
-    sys.exit(main())

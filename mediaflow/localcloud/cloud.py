@@ -30,9 +30,9 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.response import StreamingBody
 from moto import mock_aws
 
-from mediaflow import bridges, functions, labels
-from mediaflow.faults import Fault, FaultPlan
-from mediaflow.template import ACCOUNT_ID, REGION, Stack, StateMachineSpec, local_name
+from mediaflow.localcloud import moto_patches, rekognition, sandbox
+from mediaflow.localcloud.faults import Fault, FaultPlan
+from mediaflow.localcloud.template import ACCOUNT_ID, REGION, Stack, StateMachineSpec, local_name
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 DELIVERY_QUEUE = local_name("RuleDeliveryQueue")
@@ -85,12 +85,12 @@ class LocalCloud:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def __enter__(self) -> LocalCloud:
-        bridges.apply()
-        bridges.clock["factor"] = self.clock_factor
+        moto_patches.apply()
+        moto_patches.clock["factor"] = self.clock_factor
         self._mock.start()
         self.session = boto3._get_default_session()
         self._register_service_handlers()
-        bridges.forget_clients()
+        moto_patches.forget_clients()
         # Untyped on purpose: the emulator's answers are handled as plain dicts throughout.
         self.s3: Any = boto3.client("s3", region_name=REGION)
         self.dynamodb: Any = boto3.client("dynamodb", region_name=REGION)
@@ -112,9 +112,9 @@ class LocalCloud:
         with suppress(TimeoutError, LocalCloudError):
             self._wait_for_executions(timeout=30)
         self._unregister_service_handlers()
-        bridges.forget_clients()
+        moto_patches.forget_clients()
         self._mock.stop()
-        bridges.clock["factor"] = 1.0
+        moto_patches.clock["factor"] = 1.0
 
     # -- resources from the template ---------------------------------------------------------
 
@@ -202,9 +202,9 @@ class LocalCloud:
         if fault and fault.is_service_error:
             return _error_answer(fault.code, f"injected fault: {fault.error}", fault.http_status)
         if fault and fault.error == "Sandbox.Timedout":
-            invocation = functions.timed_out(spec, str(uuid.uuid4()))
+            invocation = sandbox.timed_out(spec, str(uuid.uuid4()))
         elif fault:
-            invocation = functions.Invocation(
+            invocation = sandbox.Invocation(
                 {"errorType": fault.error, "errorMessage": f"injected fault: {fault.error}"},
                 function_error="Unhandled",
             )
@@ -212,7 +212,7 @@ class LocalCloud:
             event = json.loads(params["body"] or b"{}")
             if spec.logical_id in self._before_invoke:
                 self._before_invoke[spec.logical_id](event)
-            invocation = functions.invoke(spec, event)
+            invocation = sandbox.invoke(spec, event)
         parsed: dict[str, Any] = {
             "StatusCode": 200,
             "ExecutedVersion": "$LATEST",
@@ -231,10 +231,10 @@ class LocalCloud:
             data = self.s3.get_object(Bucket=location["Bucket"], Key=location["Name"], **extra)[
                 "Body"
             ].read()
-            result = labels.detect_labels(
+            result = rekognition.detect_labels(
                 data, request.get("MaxLabels", 1000), request.get("MinConfidence", 55.0)
             )
-        except labels.RekognitionError as error:
+        except rekognition.RekognitionError as error:
             return _error_answer(error.code, str(error), 400)
         except self.s3.exceptions.ClientError as error:
             return _error_answer(
@@ -302,7 +302,7 @@ class LocalCloud:
     def _forget_finished_executions(self) -> None:
         """The dispatcher's own executions that have ended (cheaper than listing them all)."""
         for arn in list(self._running):
-            # Executions are briefly invisible while another thread starts one (bridges.py), as
+            # Executions are briefly invisible while another thread starts one (moto_patches.py), as
             # `mediaflow redrive` and `reconcile` do: ask again on the next round.
             with suppress(self.sfn.exceptions.ExecutionDoesNotExist):
                 if self.sfn.describe_execution(executionArn=arn)["status"] in TERMINAL:
@@ -458,7 +458,7 @@ class LocalCloud:
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             yield from page.get("Versions", [])
 
-    def invoke(self, logical_id: str, event: Any) -> functions.Invocation:
+    def invoke(self, logical_id: str, event: Any) -> sandbox.Invocation:
         """Run one function on one event: the docker-free `sam local invoke`."""
         spec = self.functions.get(logical_id)
         if spec is None:
@@ -466,7 +466,7 @@ class LocalCloud:
             raise LocalCloudError(
                 f"no function {logical_id!r} in template.yaml (functions: {known})"
             )
-        return functions.invoke(spec, event)
+        return sandbox.invoke(spec, event)
 
 
 def _plain(value: Any) -> Any:

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import soundfile as sf
 
-from mediaflow.synthetic import images
+from mediaflow.corpora import images
 
 Stage = Literal["inspect", "thumbnail", "audio"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from mediaflow.template import REGION, FunctionSpec
+from mediaflow.localcloud.template import REGION, FunctionSpec
 
 # Handlers read their configuration once, at import (in app.py; their other modules hold no
 # configuration); the environment is process-wide, so imports happen one at a time with the

@@ -1,0 +1,5 @@
+import sys
+
+from mediaflow.cli import main
+
+sys.exit(main())
