@@ -14,7 +14,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check mediaflow functions layers tests bench
 	$(BIN)/ruff format --check mediaflow functions layers tests bench
-	$(BIN)/mypy mediaflow layers/shared/python functions/inspect functions/thumbnail functions/audio
+	$(BIN)/mypy mediaflow layers/shared functions/inspect functions/thumbnail functions/audio
 	$(BIN)/mypy bench tests
 	$(BIN)/pytest
 

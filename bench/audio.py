@@ -43,11 +43,14 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
-FUNCTION_DIR = ROOT / "functions" / "audio"
-sys.path[:0] = [str(ROOT), str(FUNCTION_DIR)]
+sys.path.insert(0, str(ROOT))
+from mediaflow.localcloud.template import Stack  # noqa: E402
+
+# The function's code and layers, as Lambda puts them on the path (template.yaml).
+sys.path[1:1] = [str(folder) for folder in Stack(ROOT).function("AudioFunction").python_path]
 
 import soundfile as sf  # noqa: E402
-from audio_analysis import analyze_audio  # noqa: E402
+from audio_analyzer.analysis import analyze_audio  # noqa: E402
 
 from mediaflow.corpora.audio import field_recording, looped, write_audio  # noqa: E402
 

@@ -76,10 +76,11 @@ def main() -> None:
         ),
     }
     for spec in Stack(ROOT).functions():
-        path = os.pathsep.join(str(folder) for folder in (spec.code_dir, *spec.layer_dirs))
+        path = os.pathsep.join(str(folder) for folder in spec.python_path)
         env = {**base_env, **function_environment(spec), "PYTHONPATH": path}
         env.pop("POWERTOOLS_TRACE_DISABLED", None)  # as deployed: the tracer is on
-        sides[spec.logical_id] = ("import app", spec.code_dir, env)
+        handler_module = spec.handler.rpartition(".")[0]
+        sides[spec.logical_id] = (f"import {handler_module}", spec.code_dir, env)
 
     samples: dict[str, list[float]] = {name: [] for name in sides}
     loaded: dict[str, set[str]] = {name: set() for name in sides}

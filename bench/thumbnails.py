@@ -45,12 +45,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-FUNCTION_DIR = ROOT / "functions" / "thumbnail"
-sys.path[:0] = [str(ROOT), str(FUNCTION_DIR)]
+sys.path.insert(0, str(ROOT))
+from mediaflow.localcloud.template import Stack  # noqa: E402
+
+# The function's code and layers, as Lambda puts them on the path (template.yaml).
+sys.path[1:1] = [str(folder) for folder in Stack(ROOT).function("ThumbnailFunction").python_path]
 
 import pillow_heif  # noqa: E402
 from PIL import Image, features  # noqa: E402
-from thumbnails import make_thumbnail  # noqa: E402
+from thumbnailer.thumbnails import make_thumbnail  # noqa: E402
 
 from mediaflow.corpora import images  # noqa: E402
 

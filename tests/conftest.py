@@ -1,27 +1,44 @@
-"""Shared fixtures: each function folder is importable the way Lambda imports it."""
+"""Shared fixtures: each function's code is importable the way Lambda imports it."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
+from mediaflow.localcloud.template import Stack
+
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
+FUNCTIONS = {spec.logical_id: spec for spec in Stack(ROOT).functions()}
 
-# Lambda puts a function's own folder on sys.path; the tests do the same for every function.
-# Module names are unique across functions (app.py aside), so they can share one interpreter.
-for function_dir in sorted((ROOT / "functions").iterdir()):
-    if function_dir.is_dir():
-        sys.path.insert(0, str(function_dir))
-# and Lambda puts a layer's python/ folder (/opt/python) on it too
-for layer_dir in sorted((ROOT / "layers").glob("*/python")):
-    sys.path.insert(0, str(layer_dir))
+# Each function's code and layers head sys.path as Lambda puts them (the same folders the local
+# cloud's sandboxes use, from template.yaml). The functions' packages have names of their own,
+# so all of them can share this one interpreter.
+for _spec in FUNCTIONS.values():
+    for _folder in _spec.python_path:
+        if str(_folder) not in sys.path:
+            sys.path.insert(0, str(_folder))
+
+
+def handler_module(logical_id: str) -> ModuleType:
+    """The handler module of a template function, imported afresh, as a cold start imports it:
+    what it reads from the environment at import is read from the environment as it is now."""
+    module_name = FUNCTIONS[logical_id].handler.rpartition(".")[0]
+    sys.modules.pop(module_name, None)
+    return importlib.import_module(module_name)
+
+
+def lambda_pythonpath(logical_id: str) -> str:
+    """PYTHONPATH for a fresh interpreter that imports like the function's Lambda."""
+    return os.pathsep.join(str(folder) for folder in FUNCTIONS[logical_id].python_path)
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -30,14 +47,14 @@ def load_event(name: str) -> dict[str, Any]:
 
 
 def run_python(
-    script: str, *, cwd: Path, pythonpath: Path, **environment: str
+    script: str, *, cwd: Path, pythonpath: str, **environment: str
 ) -> subprocess.CompletedProcess[str]:
     """`script` in a fresh interpreter: for what only a new process shows (what an import
     loads, the peak memory of native code). Its output is returned, not checked."""
     return subprocess.run(
         [sys.executable, "-c", script],
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(pythonpath), **environment},
+        env={**os.environ, "PYTHONPATH": pythonpath, **environment},
         capture_output=True,
         text=True,
         timeout=300,

@@ -470,4 +470,3 @@ def _objects_named_in(event: dict[str, Any]) -> list[tuple[str, str, str]]:
     if "bucket" in event and "key" in event:
         return [(event["bucket"], event["key"], event.get("versionId", ""))]
     return []
-

@@ -100,7 +100,7 @@ def load_handler(spec: FunctionSpec) -> Callable[..., Any]:
         path = spec.code_dir / f"{module_name.replace('.', '/')}.py"
         if not path.is_file():
             raise FileNotFoundError(f"{spec.logical_id}: handler module {path} does not exist")
-        for folder in (*spec.layer_dirs, spec.code_dir):
+        for folder in reversed(spec.python_path):
             if str(folder) not in sys.path:
                 sys.path.insert(0, str(folder))
         with _environment(environment):

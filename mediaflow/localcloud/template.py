@@ -79,8 +79,9 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout_seconds: int
     memory_mb: int
-    layer_dirs: tuple[Path, ...] = ()
-    """The `python/` folders of the function's layers, which Lambda puts on the path."""
+    python_path: tuple[Path, ...] = ()
+    """What Lambda puts at the head of `sys.path`, as local folders: the code (`/var/task`),
+    then each layer's `/opt/python/lib/<runtime>/site-packages` and `/opt/python`."""
 
     @property
     def arn(self) -> str:
@@ -115,6 +116,7 @@ class Stack:
         self._global_env: dict[str, Any] = globals_.get("Environment", {}).get("Variables", {})
         self._global_timeout = globals_.get("Timeout", 3)
         self._global_memory = globals_.get("MemorySize", 128)
+        self._global_runtime = globals_.get("Runtime", "")
         self.parameters = self._parameters(parameter_overrides or {})
 
     # -- names -----------------------------------------------------------------------------
@@ -242,25 +244,42 @@ class Stack:
             raise TemplateError(f"no function {logical_id!r} in template.yaml (functions: {known})")
         props = resource["Properties"]
         variables = {**self._global_env, **props.get("Environment", {}).get("Variables", {})}
+        code_dir = (self.root / props["CodeUri"]).resolve()
+        runtime = props.get("Runtime", self._global_runtime)
+        # Lambda extracts layers into /opt in order, a later one overwriting an earlier one's
+        # files; on a search path the first folder wins, so the last layer comes first.
+        layer_paths = [
+            folder
+            for layer in reversed(props.get("Layers", []))
+            for folder in self._layer_python_path(layer, runtime)
+        ]
         return FunctionSpec(
             logical_id=logical_id,
             name=self.physical_name(logical_id),
-            code_dir=(self.root / props["CodeUri"]).resolve(),
+            code_dir=code_dir,
             handler=props["Handler"],
             environment={key: str(self.resolve(val)) for key, val in variables.items()},
             timeout_seconds=int(self.resolve(props.get("Timeout", self._global_timeout))),
             memory_mb=int(self.resolve(props.get("MemorySize", self._global_memory))),
-            layer_dirs=tuple(self._layer_dir(layer) for layer in props.get("Layers", [])),
+            python_path=(code_dir, *layer_paths),
         )
 
-    def _layer_dir(self, layer: Any) -> Path:
+    def _layer_python_path(self, layer: Any, runtime: str) -> list[Path]:
+        """The local folders that stand for a layer's /opt/python/lib/<runtime>/site-packages
+        and /opt/python, laid out as `sam build` lays them out."""
         logical_id = layer.get("Ref") if isinstance(layer, dict) else None
         resource = self.resources.get(logical_id or "", {})
         if resource.get("Type") != "AWS::Serverless::LayerVersion":
             raise TemplateError(
                 f"the local cloud runs only this template's own layers, not {layer!r}"
             )
-        return (self.root / resource["Properties"]["ContentUri"] / "python").resolve()
+        content = (self.root / resource["Properties"]["ContentUri"]).resolve()
+        if str(resource.get("Metadata", {}).get("BuildMethod", "")).startswith("python"):
+            # `sam build` copies ContentUri into python/ and installs its requirements.txt there.
+            return [content]
+        # Without a build method the layer is zipped as it is: ContentUri is /opt.
+        opt_python = content / "python"
+        return [opt_python / "lib" / runtime / "site-packages", opt_python]
 
     def functions(self) -> list[FunctionSpec]:
         return [self.function(lid) for lid in self.of_type("AWS::Serverless::Function")]

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_analysis import (
+from audio_analyzer.analysis import (
     FLOOR_DBFS,
     AudioAnalysis,
     KWeighting,
@@ -21,9 +21,9 @@ from audio_analysis import (
     column_starts,
     k_weighting_sections,
 )
-from audio_errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
+from audio_analyzer.errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
+from audio_analyzer.waveform import HEIGHT, WIDTH, render_waveform_png
 from PIL import Image
-from waveform import HEIGHT, WIDTH, render_waveform_png
 
 from mediaflow.corpora.audio import (
     can_write,

@@ -1,8 +1,7 @@
-"""Analyze audio handler (functions/audio/app.py) against S3 in moto."""
+"""Analyze audio handler (functions/audio/audio_analyzer/app.py) against S3 in moto."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import shutil
@@ -13,13 +12,13 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from audio_errors import MediaTooLarge, UnsupportedMediaType
-from audio_settings import AudioSettings
+from audio_analyzer.errors import MediaTooLarge, UnsupportedMediaType
+from audio_analyzer.settings import AudioSettings
 from moto import mock_aws
 from PIL import Image
 
 from mediaflow.corpora.audio import field_recording, silence, write_audio
-from tests.conftest import ROOT, load_event
+from tests.conftest import handler_module, load_event
 
 BUCKET = "mediaflow-media-local"
 CONTRACT_KEYS = {
@@ -33,11 +32,7 @@ CONTRACT_KEYS = {
 def app() -> Iterator[ModuleType]:
     """The handler module, loaded the way Lambda loads it, with S3 mocked."""
     with mock_aws():
-        # Every function has an app.py, so this one is loaded from its path under its own name.
-        spec = importlib.util.spec_from_file_location("audio_app", ROOT / "functions/audio/app.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = handler_module("AudioFunction")
         module.s3.create_bucket(Bucket=BUCKET)
         module.s3.put_bucket_versioning(
             Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}

@@ -25,16 +25,16 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import audio_errors
 import pytest
-import thumbnail_errors
-import thumbnails
-from audio_analysis import analyze_audio
-from inspect_settings import HEADER_WINDOW_LIMIT, InspectSettings
-from inspection import OGG_TAIL_BYTES, InspectRequest, inspect_object
+from audio_analyzer import errors as audio_errors
+from audio_analyzer.analysis import analyze_audio
+from inspector.inspection import OGG_TAIL_BYTES, InspectRequest, inspect_object
+from inspector.settings import HEADER_WINDOW_LIMIT, InspectSettings
+from inspector.sniffing import describe, sniff
 from PIL import Image
-from sniffing import describe, sniff
-from thumbnails import MAX_ANIMATION_FRAMES, make_label_source, make_thumbnail
+from thumbnailer import errors as thumbnail_errors
+from thumbnailer import thumbnails
+from thumbnailer.thumbnails import MAX_ANIMATION_FRAMES, make_label_source, make_thumbnail
 
 from mediaflow.corpora import images
 from mediaflow.corpora.audio import sine, write_audio

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import io
 import json
 import struct
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
@@ -18,18 +16,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 from botocore.exceptions import ClientError
-from inspect_errors import MalformedEvent
+from inspector.errors import MalformedEvent
 from moto import mock_aws
 from PIL import Image
 
-from tests.conftest import FakeLambdaContext, load_event
+from tests.conftest import FakeLambdaContext, handler_module, load_event
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 BUCKET = "mediaflow-media-local"
 KEY = "uploads/field-recorder-7/photo.jpg"
-APP = Path(__file__).resolve().parents[2] / "functions" / "inspect" / "app.py"
 LIMITS = {
     "MAX_IMAGE_BYTES": "52428800",
     "MAX_AUDIO_BYTES": "524288000",
@@ -51,12 +48,8 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Client]:
 
 @pytest.fixture
 def app(s3: S3Client) -> ModuleType:
-    """The handler module, loaded by path as Lambda loads it (every function has an app.py)."""
-    spec = importlib.util.spec_from_file_location("inspect_app", APP)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The handler module, imported afresh as a cold start imports it."""
+    return handler_module("InspectFunction")
 
 
 @pytest.fixture

@@ -13,9 +13,15 @@ import pytest
 import soundfile as sf
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from inspect_errors import InvalidSetting, MalformedEvent
-from inspect_settings import InspectSettings
-from inspection import InspectRequest, StoredObject, decide, device_from_key, inspect_object
+from inspector.errors import InvalidSetting, MalformedEvent
+from inspector.inspection import (
+    InspectRequest,
+    StoredObject,
+    decide,
+    device_from_key,
+    inspect_object,
+)
+from inspector.settings import InspectSettings
 from PIL import Image
 
 MEDIA_ID = "a2b8c310cf62a203d6d6a42128ca52da4dab8ff621ac5b4fa5e6a7a43c09a5e5"

@@ -14,9 +14,9 @@ import numpy as np
 import pillow_heif
 import pytest
 import soundfile as sf
-from inspect_errors import CorruptHeader, UnsupportedEncoding, UnusableHeader
+from inspector.errors import CorruptHeader, UnsupportedEncoding, UnusableHeader
+from inspector.sniffing import MediaInfo, describe, sniff
 from PIL import Image
-from sniffing import MediaInfo, describe, sniff
 
 pillow_heif.register_heif_opener()
 

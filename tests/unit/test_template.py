@@ -533,6 +533,11 @@ def test_globals_runtime_architecture_tracing_and_powertools(template: dict[str,
     assert variables["LOG_LEVEL"] == {"Ref": "LogLevel"}
 
 
+HANDLER_PACKAGES = {
+    "InspectFunction": "inspector",
+    "ThumbnailFunction": "thumbnailer",
+    "AudioFunction": "audio_analyzer",
+}
 EXPECTED_FUNCTIONS = {
     "InspectFunction": (
         "functions/inspect/",
@@ -572,7 +577,10 @@ def test_function_code_limits_and_environment(resources: dict[str, Any], logical
     function = props(resources, logical_id)
     assert resources[logical_id]["Type"] == "AWS::Serverless::Function"
     assert function["CodeUri"] == code_uri
-    assert function["Handler"] == "app.lambda_handler"
+    # Each function's code is a package with a name of its own, its handler in app.py.
+    package = HANDLER_PACKAGES[logical_id]
+    assert function["Handler"] == f"{package}.app.lambda_handler"
+    assert (ROOT / code_uri / package / "app.py").is_file()
     assert function["Timeout"] == timeout
     assert function["MemorySize"] == memory
     assert function["Environment"]["Variables"] == variables

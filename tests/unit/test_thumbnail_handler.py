@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from collections.abc import Iterator
 from types import ModuleType
@@ -12,10 +11,17 @@ import boto3
 import pytest
 from moto import mock_aws
 from PIL import Image
-from thumbnail_settings import ThumbnailSettings
+from thumbnailer.settings import ThumbnailSettings
 
 from mediaflow.corpora import images
-from tests.conftest import ROOT, FakeLambdaContext, load_event, run_python
+from tests.conftest import (
+    ROOT,
+    FakeLambdaContext,
+    handler_module,
+    lambda_pythonpath,
+    load_event,
+    run_python,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -26,16 +32,10 @@ BUCKET = "mediaflow-media-local"
 
 
 def load_handler_module(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """functions/thumbnail/app.py under a name of its own: every function has an app.py.
-
-    Importing it sets Pillow's pixel limit, which is put back after the test.
-    """
+    """The handler module, imported afresh. Importing it sets Pillow's pixel limit, which is
+    put back after the test."""
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
-    spec = importlib.util.spec_from_file_location("thumbnail_app", FUNCTION_DIR / "app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return handler_module("ThumbnailFunction")
 
 
 @pytest.fixture
@@ -177,7 +177,7 @@ def test_handler_loads_neither_numpy_nor_soundfile_nor_pillow_heif() -> None:
     script = (
         "import io, sys\n"
         "from PIL import Image\n"
-        "import app, thumbnails\n"
+        "from thumbnailer import app, thumbnails\n"
         "jpeg = io.BytesIO()\n"
         "Image.new('RGB', (640, 480), 'teal').save(jpeg, 'JPEG')\n"
         "thumbnails.make_thumbnail(jpeg.getvalue(), 300)\n"
@@ -187,7 +187,7 @@ def test_handler_loads_neither_numpy_nor_soundfile_nor_pillow_heif() -> None:
     result = run_python(
         script,
         cwd=FUNCTION_DIR,
-        pythonpath=ROOT / "layers" / "shared" / "python",
+        pythonpath=lambda_pythonpath("ThumbnailFunction"),
         LAMBDA_TASK_ROOT=str(FUNCTION_DIR),
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-import scaled_webp
 from PIL import Image, ImageCms, ImageFile
-from thumbnail_errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
-from thumbnails import Rendition, make_label_source, make_thumbnail
+from thumbnailer import scaled_webp
+from thumbnailer.errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
+from thumbnailer.thumbnails import Rendition, make_label_source, make_thumbnail
 
 from mediaflow.corpora import images
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from inspect_errors import CorruptHeader, UnsupportedEncoding
+from inspector.errors import CorruptHeader, UnsupportedEncoding
 
 Kind = Literal["image", "audio", "unknown"]
 

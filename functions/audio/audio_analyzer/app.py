@@ -13,19 +13,20 @@ from contextlib import closing, contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from audio_errors import MediaError, MediaTooLarge
-from audio_settings import AudioSettings
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from object_task import ObjectTask
+from mediakit.task import ObjectTask
+
+from audio_analyzer.errors import MediaError, MediaTooLarge
+from audio_analyzer.settings import AudioSettings
 
 # One BLAS thread: the K-weighting's matrix products are small, and a second BLAS thread would
 # only compete with the decoding thread for the function's vCPUs. Must precede numpy's import.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from audio_analysis import FLOOR_DBFS, AudioAnalysis, analyze_audio
-from waveform import render_waveform_png
+from audio_analyzer.analysis import FLOOR_DBFS, AudioAnalysis, analyze_audio
+from audio_analyzer.waveform import render_waveform_png
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef

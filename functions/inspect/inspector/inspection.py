@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-import sniffing
 from botocore.exceptions import ClientError
-from inspect_errors import MalformedEvent, UnsupportedEncoding, UnusableHeader
-from inspect_settings import HEADER_WINDOW_LIMIT, InspectSettings
-from sniffing import MediaInfo
+
+from inspector import sniffing
+from inspector.errors import MalformedEvent, UnsupportedEncoding, UnusableHeader
+from inspector.settings import HEADER_WINDOW_LIMIT, InspectSettings
+from inspector.sniffing import MediaInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

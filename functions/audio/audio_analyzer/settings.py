@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from object_task import output_prefix_setting
+from mediakit.task import output_prefix_setting
 
 _Number = TypeVar("_Number", int, float)
 

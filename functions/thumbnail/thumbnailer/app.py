@@ -20,11 +20,12 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from object_task import ObjectTask
+from mediakit.task import ObjectTask
 from PIL import Image
-from thumbnail_errors import MediaError
-from thumbnail_settings import ThumbnailSettings
-from thumbnails import Rendition, make_label_source, make_thumbnail
+
+from thumbnailer.errors import MediaError
+from thumbnailer.settings import ThumbnailSettings
+from thumbnailer.thumbnails import Rendition, make_label_source, make_thumbnail
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef

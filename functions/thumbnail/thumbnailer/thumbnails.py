@@ -28,9 +28,6 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import IO
 
-import container_checks
-import scaled_webp
-
 # Importing the plugins of the accepted formats by name means `Image.open` neither loads
 # Pillow's forty others (about 50 ms) nor lets any of them parse untrusted bytes.
 from PIL import (
@@ -46,7 +43,9 @@ from PIL import (
     UnidentifiedImageError,
     WebPImagePlugin,  # noqa: F401
 )
-from thumbnail_errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMediaType
+
+from thumbnailer import container_checks, scaled_webp
+from thumbnailer.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMediaType
 
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "AVIF")
 """Pillow's names of the formats read; HEIF is added by pillow-heif when one arrives."""

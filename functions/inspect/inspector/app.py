@@ -14,9 +14,10 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from inspect_errors import MalformedEvent
-from inspect_settings import InspectSettings
-from inspection import InspectRequest, inspect_object
+
+from inspector.errors import MalformedEvent
+from inspector.inspection import InspectRequest, inspect_object
+from inspector.settings import InspectSettings
 
 logger = Logger()
 # S3 is all the function calls; patching every library X-Ray knows would slow cold starts.

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from inspect_errors import InvalidSetting
+from inspector.errors import InvalidSetting
 
 # The second, wider ranged GET never reads more than this. 1 MiB holds the frame header of
 # any JPEG a camera writes (APPn segments are at most 64 KiB each) and the `meta` box of any

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from object_task import output_prefix_setting
+from mediakit.task import output_prefix_setting
 
 
 @dataclass(frozen=True)

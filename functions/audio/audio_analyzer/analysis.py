@@ -34,7 +34,8 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 import soundfile as sf
-from audio_errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
+
+from audio_analyzer.errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
 
 FloatArray = npt.NDArray[np.float32]
 

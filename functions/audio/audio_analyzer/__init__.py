@@ -1,0 +1,1 @@
+"""AudioFunction: measures a recording in blocks and draws its waveform."""

@@ -1,0 +1,1 @@
+"""InspectFunction: identifies an upload from its bytes and decides what becomes of it."""

@@ -1,0 +1,1 @@
+"""ThumbnailFunction: thumbnails, and JPEG renditions that Amazon Rekognition reads."""
