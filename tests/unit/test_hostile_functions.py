@@ -383,7 +383,7 @@ def test_the_whole_corpus_is_refused_in_bounded_memory() -> None:
         "from tests.unit.test_hostile_functions import report_peak_memory\n"
         "report_peak_memory()\n"
     )
-    done = run_python(script, cwd=ROOT, pythonpath=ROOT)
+    done = run_python(script, cwd=ROOT, pythonpath=str(ROOT))
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
 
