@@ -9,7 +9,7 @@ by block) for memory.
 
 - anchor, the decode floor: `for _ in soundfile.blocks(path, blocksize=65536,
   dtype="float32"): pass`, i.e. libsndfile decoding every block and nothing else.
-- mediaflow: `audio_analysis.analyze_audio(path)` (functions/audio) with its defaults, the
+- mediaflow: `analysis.analyze_audio(path)` (functions/audio) with its default settings, the
   Lambda's own code: every measurement, K-weighted loudness and the waveform peaks, with a
   worker thread decoding up to eight blocks ahead of the measurements (the handler's choice
   above 1769 MB, where Lambda gives more than one vCPU).
@@ -28,6 +28,7 @@ bench/coldstart.py.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -50,11 +51,12 @@ from mediaflow.localcloud.template import Stack  # noqa: E402
 sys.path[1:1] = [str(folder) for folder in Stack(ROOT).function("AudioFunction").python_path]
 
 import soundfile as sf  # noqa: E402
-from audio_analyzer.analysis import analyze_audio  # noqa: E402
+from audio_analyzer.analysis import DEFAULTS, analyze_audio  # noqa: E402
 
 from mediaflow.corpora.audio import field_recording, looped, write_audio  # noqa: E402
 
-BLOCK_FRAMES = 65536
+BLOCK_FRAMES = DEFAULTS.block_frames  # the decode floor reads blocks of the function's size
+ONE_THREAD = dataclasses.replace(DEFAULTS, read_ahead=False)
 SPEED_TARGETS = {"WAV": 5.0, "FLAC": 1.5}  # analysis time / decode floor, at most
 MEMORY_TARGET = 1.25  # peak memory on the 60-minute file / on the 1-minute file, at most
 
@@ -65,11 +67,11 @@ def decode_floor(path: Path) -> None:
 
 
 def mediaflow(path: Path) -> None:
-    analyze_audio(path, block_frames=BLOCK_FRAMES)
+    analyze_audio(path, DEFAULTS)
 
 
 def mediaflow_one_thread(path: Path) -> None:
-    analyze_audio(path, block_frames=BLOCK_FRAMES, read_ahead=False)
+    analyze_audio(path, ONE_THREAD)
 
 
 def medians(
@@ -98,7 +100,7 @@ def measure_memory(path: Path) -> None:
     """Child process: peak RSS growth while analysing `path`, printed as JSON (KiB)."""
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     before = _status("VmRSS")
-    analyze_audio(path, block_frames=BLOCK_FRAMES)
+    analyze_audio(path, DEFAULTS)
     print(json.dumps({"peak_kib": _status("VmHWM") - before}))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import io
 import math
 import struct
@@ -12,16 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_analyzer.analysis import (
-    FLOOR_DBFS,
-    AudioAnalysis,
-    KWeighting,
-    LoudnessGate,
-    analyze_audio,
-    column_starts,
-    k_weighting_sections,
-)
+from audio_analyzer.analysis import FLOOR_DBFS, AudioAnalysis, analyze_audio, column_starts
 from audio_analyzer.errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
+from audio_analyzer.loudness import KWeighting, LoudnessGate, k_weighting_sections
+from audio_analyzer.settings import AudioSettings
 from audio_analyzer.waveform import HEIGHT, WIDTH, render_waveform_png
 from PIL import Image
 
@@ -39,8 +34,9 @@ from mediaflow.corpora.audio import (
 MINUS_23_DBFS = 10 ** (-23 / 20)
 
 
-def analyze(path: Path, **options: Any) -> AudioAnalysis:
-    return analyze_audio(path, **options)
+def analyze(path: Path, **settings: Any) -> AudioAnalysis:
+    """The analysis with the function's default settings, but for `settings`."""
+    return analyze_audio(path, dataclasses.replace(AudioSettings(), **settings))
 
 
 # --- levels, format and layout ---------------------------------------------------------------
@@ -338,7 +334,8 @@ def test_absolute_gate_ignores_digital_silence(tmp_path: Path) -> None:
     measured = analyze(tmp_path / "gap.wav").loudness_lufs
 
     assert measured == pytest.approx(reference_loudness(frames, 8000), abs=0.01)
-    assert measured is not None and measured > -23.5  # counting the silent blocks would give about -26
+    # counting the silent blocks would give about -26
+    assert measured is not None and measured > -23.5
 
 
 def test_surround_channels_weigh_1_41_and_lfe_not_at_all(tmp_path: Path) -> None:
@@ -506,7 +503,7 @@ def test_recording_longer_than_the_limit_is_too_large(tmp_path: Path) -> None:
     path = write_audio(tmp_path / "tone.wav", sine(1000.0), 2.0)
 
     with pytest.raises(MediaTooLarge, match="limit is 1 s"):
-        analyze(path, max_seconds=1.0)
+        analyze(path, max_audio_seconds=1.0)
 
 
 def test_file_without_frames_is_corrupt(tmp_path: Path) -> None:

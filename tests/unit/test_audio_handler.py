@@ -6,21 +6,23 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from audio_analyzer.errors import MediaTooLarge, UnsupportedMediaType
 from audio_analyzer.settings import AudioSettings
-from moto import mock_aws
 from PIL import Image
 
 from mediaflow.corpora.audio import field_recording, silence, write_audio
 from tests.conftest import handler_module, load_event
+from tests.unit.conftest import MEDIA_BUCKET
 
-BUCKET = "mediaflow-media-local"
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+BUCKET = MEDIA_BUCKET
 CONTRACT_KEYS = {
     "durationSeconds", "sampleRate", "channels", "format", "subtype", "peakDbfs", "rmsDbfs",
     "dcOffset", "clippingRatio", "silenceRatio", "spectralCentroidHz", "loudnessLufs",
@@ -29,15 +31,9 @@ CONTRACT_KEYS = {
 
 
 @pytest.fixture
-def app() -> Iterator[ModuleType]:
+def app(s3: S3Client) -> ModuleType:
     """The handler module, loaded the way Lambda loads it, with S3 mocked."""
-    with mock_aws():
-        module = handler_module("AudioFunction")
-        module.s3.create_bucket(Bucket=BUCKET)
-        module.s3.put_bucket_versioning(
-            Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}
-        )
-        yield module
+    return handler_module("AudioFunction")
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import pytest
 from audio_analyzer import errors as audio_errors
 from audio_analyzer.analysis import analyze_audio
+from audio_analyzer.settings import AudioSettings
 from inspector.inspection import OGG_TAIL_BYTES, InspectRequest, inspect_object
 from inspector.settings import HEADER_WINDOW_LIMIT, InspectSettings
 from inspector.sniffing import describe, sniff
@@ -139,7 +140,7 @@ def refuse(case: HostileFile, scratch: Path) -> Outcome:
     path = scratch / "upload"
     path.write_bytes(case.content)
     try:
-        analyze_audio(path, max_seconds=SETTINGS.max_audio_seconds)
+        analyze_audio(path, AudioSettings(max_audio_seconds=SETTINGS.max_audio_seconds))
     except audio_errors.MediaError as error:
         return Outcome("audio", type(error).__name__, str(error), s3.served)
     return Outcome(None, "", "", s3.served)

@@ -6,26 +6,24 @@ import copy
 import io
 import json
 import struct
-from collections.abc import Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
-import boto3
 import numpy as np
 import pytest
 import soundfile as sf
 from botocore.exceptions import ClientError
 from inspector.errors import MalformedEvent
-from moto import mock_aws
 from PIL import Image
 
 from tests.conftest import FakeLambdaContext, handler_module, load_event
+from tests.unit.conftest import MEDIA_BUCKET
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-BUCKET = "mediaflow-media-local"
+BUCKET = MEDIA_BUCKET
 KEY = "uploads/field-recorder-7/photo.jpg"
 LIMITS = {
     "MAX_IMAGE_BYTES": "52428800",
@@ -35,15 +33,11 @@ LIMITS = {
 }
 
 
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Client]:
+@pytest.fixture(autouse=True)
+def limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limits that template.yaml always sets and the function requires."""
     for name, value in LIMITS.items():
         monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        yield client
 
 
 @pytest.fixture

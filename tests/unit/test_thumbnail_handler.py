@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +21,14 @@ from tests.conftest import (
     load_event,
     run_python,
 )
+from tests.unit.conftest import MEDIA_BUCKET
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
 
 FUNCTION_DIR = ROOT / "functions" / "thumbnail"
-BUCKET = "mediaflow-media-local"
+BUCKET = MEDIA_BUCKET
 
 
 def load_handler_module(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
@@ -36,15 +36,6 @@ def load_handler_module(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     put back after the test."""
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
     return handler_module("ThumbnailFunction")
-
-
-@pytest.fixture
-def s3() -> Iterator[S3Client]:
-    with mock_aws():
-        client = boto3.client("s3")
-        client.create_bucket(Bucket=BUCKET)
-        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        yield client
 
 
 @pytest.fixture

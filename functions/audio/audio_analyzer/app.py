@@ -9,13 +9,15 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
-from typing import TYPE_CHECKING, Any
+from contextlib import contextmanager
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from mediakit.derived_files import WAVEFORM, write_derived
+from mediakit.object_reads import download
 from mediakit.task import ObjectTask
 
 from audio_analyzer.errors import MediaError, MediaTooLarge
@@ -28,15 +30,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from audio_analyzer.analysis import FLOOR_DBFS, AudioAnalysis, analyze_audio
 from audio_analyzer.waveform import render_waveform_png
 
-if TYPE_CHECKING:
-    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef
-
-# No `from __future__ import annotations` here: the local cloud loads this file under a name
-# of its own, outside sys.modules, where dataclasses cannot resolve string annotations.
+# No `from __future__ import annotations` here: the local cloud may load this file under a name
+# of its own, where dataclasses resolve annotations only if they are real objects.
 
 SETTINGS = AudioSettings.from_environment()
-CACHE_CONTROL = "private, max-age=31536000, immutable"
-"""Outputs are keyed by the original's version, so a key's content never changes."""
 SCRATCH_HEADROOM_BYTES = 16 * 1024 * 1024
 """Room left in /tmp beside the downloaded recording."""
 
@@ -65,34 +62,20 @@ def analyze_and_store(request: AudioRequest) -> dict[str, Any]:
     """Measures the recording, writes its waveform PNG, returns the contract's payload."""
     try:
         with _download(request) as path:
-            analysis = analyze_audio(
-                path,
-                max_seconds=SETTINGS.max_audio_seconds,
-                silence_threshold_dbfs=SETTINGS.silence_threshold_dbfs,
-                clipping_threshold=SETTINGS.clipping_threshold,
-                block_frames=SETTINGS.block_frames,
-                read_ahead=SETTINGS.read_ahead,
-            )
+            analysis = analyze_audio(path, SETTINGS)
     except MediaError as error:
         logger.warning("Audio refused", error=type(error).__name__, reason=str(error))
         metrics.add_metric(name="AudioRefused", unit=MetricUnit.Count, value=1)
         raise
 
-    key = f"{request.output_prefix}waveform.png"
     png = render_waveform_png(analysis.waveform_min, analysis.waveform_max)
-    s3.put_object(
-        Bucket=request.bucket,
-        Key=key,
-        Body=png,
-        ContentType="image/png",
-        CacheControl=CACHE_CONTROL,
-    )
-    logger.info("Wrote", output_key=key, bytes=len(png))
+    written = write_derived(s3, request, WAVEFORM, png)
+    logger.info("Wrote", output_key=written.key, bytes=written.size)
     metrics.add_metric(name="AudioAnalyzed", unit=MetricUnit.Count, value=1)
     metrics.add_metric(
         name="AudioSecondsAnalyzed", unit=MetricUnit.Seconds, value=analysis.duration_seconds
     )
-    return _payload(analysis, key)
+    return _payload(analysis, written.key)
 
 
 def _payload(analysis: AudioAnalysis, waveform_key: str) -> dict[str, Any]:
@@ -118,21 +101,16 @@ def _payload(analysis: AudioAnalysis, waveform_key: str) -> dict[str, Any]:
 
 @contextmanager
 def _download(request: AudioRequest) -> Iterator[str]:
-    """The path of a temporary file holding the object version, deleted afterwards.
+    """The path of a temporary file holding the object version, deleted afterwards."""
 
-    The body is streamed in 1 MiB chunks, so memory does not grow with the recording.
-    """
-    params: GetObjectRequestTypeDef = {"Bucket": request.bucket, "Key": request.key}
-    if request.version_id:
-        params["VersionId"] = request.version_id
-    response = s3.get_object(**params)
+    def check_room(size: int) -> None:
+        free = shutil.disk_usage(scratch.name).free
+        if size + SCRATCH_HEADROOM_BYTES > free:
+            raise MediaTooLarge(
+                f"{size} bytes do not fit in the {free} bytes free in {tempfile.gettempdir()}"
+            )
+
     with tempfile.NamedTemporaryFile(prefix="audio-") as scratch:
-        with closing(response["Body"]) as body:
-            size, free = response["ContentLength"], shutil.disk_usage(scratch.name).free
-            if size + SCRATCH_HEADROOM_BYTES > free:
-                raise MediaTooLarge(
-                    f"{size} bytes do not fit in the {free} bytes free in {tempfile.gettempdir()}"
-                )
-            shutil.copyfileobj(body, scratch, 1024 * 1024)
+        download(s3, request, scratch, check_size=check_room)
         scratch.flush()
         yield scratch.name

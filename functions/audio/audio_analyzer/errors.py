@@ -1,23 +1,25 @@
 """Errors the Analyze audio task raises.
 
-Each class name is the error name that the state machine's `Retry` and `Catch` match, so rename
-one only together with `statemachines/ingest.asl.json`.
+The media errors are the shared kit's (`mediakit.errors`): each class name is the error name
+that the state machine's `Retry` and `Catch` match, so every function raises the very same
+classes. Input that is not what the workflow sends raises `MalformedEvent`, and a bad
+environment `InvalidSetting`.
 """
 
-from __future__ import annotations
+from mediakit.errors import (
+    CorruptMedia,
+    MalformedEvent,
+    MediaError,
+    MediaTooLarge,
+    UnsupportedMediaType,
+)
+from mediakit.settings import InvalidSetting
 
-
-class MediaError(Exception):
-    """Something is wrong with the recording itself: retrying cannot help."""
-
-
-class UnsupportedMediaType(MediaError):
-    """The object is not audio that libsndfile can decode."""
-
-
-class MediaTooLarge(MediaError):
-    """The recording exceeds a configured limit (duration, channels, scratch space)."""
-
-
-class CorruptMedia(MediaError):
-    """The object claims to be audio but its header or data cannot be read."""
+__all__ = [
+    "CorruptMedia",
+    "InvalidSetting",
+    "MalformedEvent",
+    "MediaError",
+    "MediaTooLarge",
+    "UnsupportedMediaType",
+]

@@ -1,16 +1,15 @@
-"""Settings of the audio function, read once from the environment that `template.yaml` sets."""
+"""Settings of the audio function, read once from the environment that `template.yaml` sets.
+
+The defaults here are the analysis's defaults too: `analyze_audio` takes an `AudioSettings`.
+"""
 
 from __future__ import annotations
 
-import math
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
 
-from mediakit.task import output_prefix_setting
-
-_Number = TypeVar("_Number", int, float)
+from mediakit.settings import Environment
+from mediakit.task import DEFAULT_OUTPUT_PREFIX, Prefixes
 
 ONE_VCPU_MEMORY_MB = 1769
 """Lambda's CPU share grows with the memory size and reaches one vCPU here."""
@@ -18,8 +17,8 @@ ONE_VCPU_MEMORY_MB = 1769
 
 @dataclass(frozen=True)
 class AudioSettings:
-    output_prefix: str = "thumbnails/"
-    """Every key the function writes starts with this (OUTPUT_PREFIX)."""
+    output_prefix: str = DEFAULT_OUTPUT_PREFIX
+    """Every key the function writes starts with this (OUTPUT_PREFIX, outside UPLOAD_PREFIX)."""
     max_audio_seconds: float = 7200.0
     """Longer recordings are refused as MediaTooLarge (MAX_AUDIO_SECONDS)."""
     silence_threshold_dbfs: float = -60.0
@@ -36,43 +35,23 @@ class AudioSettings:
     the measurements and only adds work (8 % more time on one core)."""
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> AudioSettings:
-        """The settings from `environ`; a ValueError names the variable that is wrong."""
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> AudioSettings:
+        """The settings from `environ` (default: os.environ); `InvalidSetting` names the
+        variable that is wrong."""
+        env = Environment(environ)
         # Set by Lambda; elsewhere (tests, a workstation) unset, and taken as the largest size.
-        memory_mb = _number(environ, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", int, 10_240, 128, 10_240)
-        settings = cls(
-            output_prefix=output_prefix_setting(environ, cls.output_prefix),
-            max_audio_seconds=_number(
-                environ, "MAX_AUDIO_SECONDS", float, cls.max_audio_seconds, 1.0, 86_400.0
+        memory_mb = env.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 10_240, low=128, high=10_240)
+        return cls(
+            output_prefix=Prefixes.read(env).output,
+            max_audio_seconds=env.number(
+                "MAX_AUDIO_SECONDS", cls.max_audio_seconds, low=1.0, high=86_400.0
             ),
-            silence_threshold_dbfs=_number(
-                environ, "SILENCE_THRESHOLD_DBFS", float, cls.silence_threshold_dbfs, -120.0, 0.0
+            silence_threshold_dbfs=env.number(
+                "SILENCE_THRESHOLD_DBFS", cls.silence_threshold_dbfs, low=-120.0, high=0.0
             ),
-            clipping_threshold=_number(
-                environ, "CLIPPING_THRESHOLD", float, cls.clipping_threshold, 0.5, 1.0
+            clipping_threshold=env.number(
+                "CLIPPING_THRESHOLD", cls.clipping_threshold, low=0.5, high=1.0
             ),
-            block_frames=_number(environ, "BLOCK_FRAMES", int, cls.block_frames, 4096, 1 << 20),
+            block_frames=env.integer("BLOCK_FRAMES", cls.block_frames, low=4096, high=1 << 20),
             read_ahead=memory_mb > ONE_VCPU_MEMORY_MB,
         )
-        return settings
-
-
-def _number(
-    environ: Mapping[str, str],
-    name: str,
-    parse: Callable[[str], _Number],
-    default: _Number,
-    low: _Number,
-    high: _Number,
-) -> _Number:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    kind = "a whole number" if parse is int else "a number"
-    try:
-        value = parse(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be {kind}, got {raw!r}") from None
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{name} must be between {low} and {high}, got {raw!r}")
-    return value

@@ -7,36 +7,32 @@ docs/contracts.md, "Make thumbnail".
 """
 
 # No `from __future__ import annotations` here: the local cloud loads this file under a name
-# of its own, outside sys.modules, where dataclasses cannot resolve string annotations.
+# of its own, where dataclasses resolve annotations only if they are real objects.
 
-import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, Literal, Self
+from typing import IO, Any, Literal, Self
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from mediakit.derived_files import LABEL_SOURCE, THUMBNAIL, DerivedFile, write_derived
+from mediakit.object_reads import download
 from mediakit.task import ObjectTask
 from PIL import Image
 
-from thumbnailer.errors import MediaError
+from thumbnailer.errors import MalformedEvent, MediaError
 from thumbnailer.settings import ThumbnailSettings
 from thumbnailer.thumbnails import Rendition, make_label_source, make_thumbnail
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef
 
 SETTINGS = ThumbnailSettings.from_environment()
 Image.MAX_IMAGE_PIXELS = SETTINGS.max_image_pixels  # larger images raise MediaTooLarge
 
 IN_MEMORY_BYTES = 32 * 1024 * 1024
 """Originals up to this size are read into memory, larger ones spill to /tmp."""
-CACHE_CONTROL = "private, max-age=31536000, immutable"
-"""Outputs are keyed by the original's version, so a key's content never changes."""
 
 logger = Logger()
 # S3 is all the function calls; patching every library X-Ray knows would slow cold starts.
@@ -53,7 +49,9 @@ class ThumbnailRequest(ObjectTask):
     def from_event(cls, event: dict[str, Any], allowed_prefix: str, **extra: Any) -> Self:
         purpose = event.get("purpose", "thumbnail")
         if purpose not in ("thumbnail", "label-source"):
-            raise ValueError(f"'purpose' must be 'thumbnail' or 'label-source', got {purpose!r}")
+            raise MalformedEvent(
+                f"'purpose' must be 'thumbnail' or 'label-source', got {purpose!r}"
+            )
         return super().from_event(event, allowed_prefix, purpose=purpose, **extra)
 
 
@@ -74,7 +72,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @tracer.capture_method
 def make_and_store(request: ThumbnailRequest) -> dict[str, Any]:
     """Reads the original, writes the JPEG that `request.purpose` asks for, returns its facts."""
-    with _download(request) as original:
+    with _original(request) as original:
         try:
             if request.purpose == "thumbnail":
                 rendition = make_thumbnail(original, SETTINGS.thumbnail_size)
@@ -86,8 +84,7 @@ def make_and_store(request: ThumbnailRequest) -> dict[str, Any]:
             raise
 
     if request.purpose == "thumbnail":
-        key = f"{request.output_prefix}thumbnail.jpg"
-        _upload(request.bucket, key, rendition)
+        key, _ = _store(request, THUMBNAIL, rendition)
         metrics.add_metric(name="ThumbnailsMade", unit=MetricUnit.Count, value=1)
         return {
             "thumbnailKey": key,
@@ -97,33 +94,24 @@ def make_and_store(request: ThumbnailRequest) -> dict[str, Any]:
             "thumbnailWidth": rendition.width,
             "thumbnailHeight": rendition.height,
         }
-    key = f"{request.output_prefix}label-source.jpg"
-    version = _upload(request.bucket, key, rendition)
+    key, version = _store(request, LABEL_SOURCE, rendition)
     metrics.add_metric(name="LabelSourcesMade", unit=MetricUnit.Count, value=1)
     return {"bucket": request.bucket, "key": key, "version": version}
 
 
 @contextmanager
-def _download(request: ThumbnailRequest) -> Iterator[IO[bytes]]:
+def _original(request: ThumbnailRequest) -> Iterator[IO[bytes]]:
     """The original version, streamed into a spooled file that Pillow can seek in."""
-    params: GetObjectRequestTypeDef = {"Bucket": request.bucket, "Key": request.key}
-    if request.version_id:
-        params["VersionId"] = request.version_id
     with tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_BYTES) as spool:
-        with closing(s3.get_object(**params)["Body"]) as body:
-            shutil.copyfileobj(body, spool, 1024 * 1024)
+        download(s3, request, spool)
         spool.seek(0)
         yield spool
 
 
-def _upload(bucket: str, key: str, rendition: Rendition) -> str:
-    """Writes the JPEG; returns its version id ("" in an unversioned bucket)."""
-    response = s3.put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=rendition.jpeg,
-        ContentType="image/jpeg",
-        CacheControl=CACHE_CONTROL,
-    )
-    logger.info("Wrote", output_key=key, bytes=len(rendition.jpeg))
-    return response.get("VersionId", "")
+def _store(
+    request: ThumbnailRequest, derived: DerivedFile, rendition: Rendition
+) -> tuple[str, str]:
+    """Writes the JPEG; returns its key and version id ("" in an unversioned bucket)."""
+    written = write_derived(s3, request, derived, rendition.jpeg)
+    logger.info("Wrote", output_key=written.key, bytes=written.size)
+    return written.key, written.version_id

@@ -1,21 +1,24 @@
 """Errors the thumbnail function raises: each class name is an error name in the state machine.
 
-The ingest workflow's `Catch` on *Make thumbnail* matches these names, so rename one only
-together with `statemachines/ingest.asl.json`.
+The media errors are the shared kit's (`mediakit.errors`), so that every function raises the
+very classes that the ingest workflow's `Catch` on *Make thumbnail* matches by name; input that
+is not what the workflow sends raises `MalformedEvent`, and a bad environment `InvalidSetting`.
 """
 
+from mediakit.errors import (
+    CorruptMedia,
+    MalformedEvent,
+    MediaError,
+    MediaTooLarge,
+    UnsupportedMediaType,
+)
+from mediakit.settings import InvalidSetting
 
-class MediaError(Exception):
-    """Something is wrong with the media itself: retrying cannot help."""
-
-
-class UnsupportedMediaType(MediaError):
-    """The bytes are not an image in a format the function reads."""
-
-
-class MediaTooLarge(MediaError):
-    """The image has more pixels than the function is configured to decode."""
-
-
-class CorruptMedia(MediaError):
-    """The image is of a known format, but truncated or damaged."""
+__all__ = [
+    "CorruptMedia",
+    "InvalidSetting",
+    "MalformedEvent",
+    "MediaError",
+    "MediaTooLarge",
+    "UnsupportedMediaType",
+]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mediakit.task import output_prefix_setting
+from mediakit import rekognition_input
+from mediakit.settings import Environment
+from mediakit.task import DEFAULT_OUTPUT_PREFIX, Prefixes
 
 
 @dataclass(frozen=True)
@@ -17,33 +18,24 @@ class ThumbnailSettings:
     """Longest side of a rendition made for Amazon Rekognition (LABEL_SOURCE_SIZE)."""
     max_image_pixels: int = 40_000_000
     """Images with more pixels are refused as MediaTooLarge (MAX_IMAGE_PIXELS)."""
-    output_prefix: str = "thumbnails/"
-    """Every key the function writes starts with this (OUTPUT_PREFIX)."""
+    output_prefix: str = DEFAULT_OUTPUT_PREFIX
+    """Every key the function writes starts with this (OUTPUT_PREFIX, outside UPLOAD_PREFIX)."""
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> ThumbnailSettings:
-        """The settings from `environ`; a ValueError names the variable that is wrong."""
-        settings = cls(
-            thumbnail_size=_integer(environ, "THUMBNAIL_SIZE", cls.thumbnail_size, 16, 4096),
-            label_source_size=_integer(
-                environ, "LABEL_SOURCE_SIZE", cls.label_source_size, 80, 10_000
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ThumbnailSettings:
+        """The settings from `environ` (default: os.environ); `InvalidSetting` names the
+        variable that is wrong."""
+        env = Environment(environ)
+        return cls(
+            thumbnail_size=env.integer("THUMBNAIL_SIZE", cls.thumbnail_size, low=16, high=4096),
+            label_source_size=env.integer(
+                "LABEL_SOURCE_SIZE",
+                cls.label_source_size,
+                low=rekognition_input.MIN_SIDE,
+                high=rekognition_input.MAX_SIDE,
             ),
-            max_image_pixels=_integer(
-                environ, "MAX_IMAGE_PIXELS", cls.max_image_pixels, 1, 1_000_000_000
+            max_image_pixels=env.integer(
+                "MAX_IMAGE_PIXELS", cls.max_image_pixels, low=1, high=1_000_000_000
             ),
-            output_prefix=output_prefix_setting(environ, cls.output_prefix),
+            output_prefix=Prefixes.read(env).output,
         )
-        return settings
-
-
-def _integer(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    return value

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import IO
 
+from mediakit import rekognition_input
+
 # Importing the plugins of the accepted formats by name means `Image.open` neither loads
 # Pillow's forty others (about 50 ms) nor lets any of them parse untrusted bytes.
 from PIL import (
@@ -46,14 +48,13 @@ from PIL import (
 
 from thumbnailer import container_checks, scaled_webp
 from thumbnailer.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMediaType
+from thumbnailer.settings import ThumbnailSettings
 
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "AVIF")
 """Pillow's names of the formats read; HEIF is added by pillow-heif when one arrives."""
 
 THUMBNAIL_QUALITY = 82
 LABEL_SOURCE_QUALITY = 90
-REKOGNITION_MIN_SIDE = 80
-REKOGNITION_MAX_SIDE = 10_000
 
 MAX_ANIMATION_FRAMES = 1000
 """Animations with more frames are refused as MediaTooLarge. Only the first frame is read
@@ -98,7 +99,7 @@ class Rendition:
     """Pillow's name for it: one of `FORMATS`, or HEIF."""
 
 
-def make_thumbnail(source: Source, size: int = 300) -> Rendition:
+def make_thumbnail(source: Source, size: int = ThumbnailSettings.thumbnail_size) -> Rendition:
     """A JPEG thumbnail, the right way up, in sRGB, without metadata, longest side `size`.
 
     An image that is already smaller keeps its size: thumbnails are never enlarged.
@@ -106,14 +107,18 @@ def make_thumbnail(source: Source, size: int = 300) -> Rendition:
     return _render(source, size, enlarge_to=0, quality=THUMBNAIL_QUALITY)
 
 
-def make_label_source(source: Source, max_side: int = 2048) -> Rendition:
+def make_label_source(
+    source: Source, max_side: int = ThumbnailSettings.label_source_size
+) -> Rendition:
     """A JPEG that Amazon Rekognition accepts: sides within 80..10000 px, far below 15 MB.
 
     The longest side is brought down to `max_side`, plenty for labels. A side under 80 px
     is enlarged to 80 px (a 1x1 image becomes 80x80); a strip too thin to enlarge without
     passing 10000 px on its long side is padded with white instead.
     """
-    return _render(source, max_side, enlarge_to=REKOGNITION_MIN_SIDE, quality=LABEL_SOURCE_QUALITY)
+    return _render(
+        source, max_side, enlarge_to=rekognition_input.MIN_SIDE, quality=LABEL_SOURCE_QUALITY
+    )
 
 
 def _render(source: Source, max_side: int, enlarge_to: int, quality: int) -> Rendition:
@@ -298,7 +303,7 @@ def _target_size(width: int, height: int, max_side: int, enlarge_to: int) -> tup
     scale = min(1.0, max_side / max(width, height))
     if enlarge_to:
         scale = max(scale, enlarge_to / min(width, height))
-        scale = min(scale, REKOGNITION_MAX_SIDE / max(width, height))
+        scale = min(scale, rekognition_input.MAX_SIDE / max(width, height))
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 

@@ -1,2 +1,4 @@
 """What every Mediaflow function shares, deployed as SharedLayer: the media errors the workflow
-matches, settings from the environment, the object task and its S3 reads and writes."""
+matches (`errors`), settings from the environment (`settings`), the object task and the two key
+prefixes (`task`), versioned S3 reads (`object_reads`), derived files and how they are written
+(`derived_files`), and what Amazon Rekognition reads (`rekognition_input`)."""

@@ -1,42 +1,60 @@
 """What the workflow asks of a processing function: one object version, and the folder its
-derived files go to. Shared by ThumbnailFunction and AudioFunction through `SharedLayer`.
+derived files go to; and the two key prefixes that keep outputs from triggering the pipeline.
+
+Shared by every function through `SharedLayer`.
 """
 
-from collections.abc import Mapping
+from __future__ import annotations
+
 from dataclasses import dataclass
 from typing import Any, Self
 
-WATCHED_PREFIX = "uploads/"
-"""The prefix the EventBridge rule watches: nothing derived may be written under it."""
+from mediakit.errors import MalformedEvent
+from mediakit.object_reads import ObjectVersion
+from mediakit.settings import Environment, InvalidSetting
 
-
-def output_prefix_setting(environ: Mapping[str, str], default: str = "thumbnails/") -> str:
-    """OUTPUT_PREFIX, checked: a folder outside the watched prefix, or a ValueError naming it."""
-    prefix = environ.get("OUTPUT_PREFIX", default)
-    if not prefix.endswith("/") or prefix.startswith(("/", WATCHED_PREFIX)):
-        raise ValueError(
-            f"OUTPUT_PREFIX must be a folder like 'thumbnails/' outside '{WATCHED_PREFIX}',"
-            f" got {prefix!r}"
-        )
-    return prefix
+DEFAULT_UPLOAD_PREFIX = "uploads/"
+DEFAULT_OUTPUT_PREFIX = "thumbnails/"
+"""The defaults of template.yaml's UploadPrefix and OutputPrefix, for a function run without
+them (tests, a workstation); on Lambda both variables are always set (Globals)."""
 
 
 @dataclass(frozen=True)
-class ObjectTask:
-    bucket: str
-    key: str
-    version_id: str
-    """Empty for an unversioned bucket."""
+class Prefixes:
+    """UPLOAD_PREFIX, the folder the EventBridge rule watches, and OUTPUT_PREFIX, the folder
+    every derived file goes to. They never overlap: an output under the watched folder would
+    start the workflow on the pipeline's own work, and an upload under the output folder would
+    be mistaken for a derived file."""
+
+    upload: str = DEFAULT_UPLOAD_PREFIX
+    output: str = DEFAULT_OUTPUT_PREFIX
+
+    @classmethod
+    def read(cls, env: Environment) -> Self:
+        upload = env.prefix("UPLOAD_PREFIX", cls.upload)
+        output = env.prefix("OUTPUT_PREFIX", cls.output)
+        if output.startswith(upload) or upload.startswith(output):
+            raise InvalidSetting(
+                "OUTPUT_PREFIX", f"must not overlap UPLOAD_PREFIX ({output!r} and {upload!r})"
+            )
+        return cls(upload=upload, output=output)
+
+
+@dataclass(frozen=True)
+class ObjectTask(ObjectVersion):
+    """One object version to process, and `output_prefix`, the folder of its derived files."""
+
     output_prefix: str
 
     @classmethod
     def from_event(cls, event: dict[str, Any], allowed_prefix: str, **extra: Any) -> Self:
-        """The task in `event` (`extra` fills a subclass's own fields); a ValueError says
-        what is wrong with it."""
+        """The task in `event` (`extra` fills a subclass's own fields); `MalformedEvent` says
+        what is wrong with it. `allowed_prefix` is OUTPUT_PREFIX: the only folder written."""
         output_prefix = text_field(event, "outputPrefix")
-        # Writing under the watched prefix would make the pipeline process its own output.
+        # Outside OUTPUT_PREFIX, a write could land under the watched prefix and make the
+        # pipeline process its own output, or overwrite what is not ours.
         if not output_prefix.startswith(allowed_prefix) or not output_prefix.endswith("/"):
-            raise ValueError(
+            raise MalformedEvent(
                 f"'outputPrefix' must be a folder under OUTPUT_PREFIX {allowed_prefix!r},"
                 f" got {output_prefix!r}"
             )
@@ -53,5 +71,5 @@ def text_field(event: dict[str, Any], name: str, *, required: bool = True) -> st
     value = event.get(name, "")
     if not isinstance(value, str) or (required and not value):
         kind = "a non-empty string" if required else "a string"
-        raise ValueError(f"'{name}' must be {kind}, got {value!r}")
+        raise MalformedEvent(f"'{name}' must be {kind}, got {value!r}")
     return value
