@@ -449,7 +449,7 @@ LIMITS = {
 
 
 def test_settings_defaults() -> None:
-    settings = InspectSettings.from_env(LIMITS)
+    settings = InspectSettings.from_environment(LIMITS)
 
     assert settings == InspectSettings(
         max_image_bytes=52428800,
@@ -467,7 +467,7 @@ def test_missing_setting_names_the_variable(variable: str) -> None:
     environment = {k: v for k, v in LIMITS.items() if k != variable}
 
     with pytest.raises(InvalidSetting, match=f"^environment variable {variable} is not set$"):
-        InspectSettings.from_env(environment)
+        InspectSettings.from_environment(environment)
 
 
 @pytest.mark.parametrize(
@@ -484,11 +484,13 @@ def test_missing_setting_names_the_variable(variable: str) -> None:
 )
 def test_invalid_setting_names_the_variable(variable: str, value: str, message: str) -> None:
     with pytest.raises(InvalidSetting, match=f"environment variable {variable} {message}"):
-        InspectSettings.from_env(LIMITS | {variable: value})
+        InspectSettings.from_environment(LIMITS | {variable: value})
 
 
 def test_configured_prefixes_are_used() -> None:
-    settings = InspectSettings.from_env(LIMITS | {"UPLOAD_PREFIX": "in/", "OUTPUT_PREFIX": "out/"})
+    settings = InspectSettings.from_environment(
+        LIMITS | {"UPLOAD_PREFIX": "in/", "OUTPUT_PREFIX": "out/"}
+    )
     data = image()
 
     result = decide(request("in/dev-9/a.jpg"), stored(data, key="in/dev-9/a.jpg"), data, settings)

@@ -23,7 +23,7 @@ logger = Logger()
 # S3 is all the function calls; patching every library X-Ray knows would slow cold starts.
 tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
-settings = InspectSettings.from_env()
+settings = InspectSettings.from_environment()
 s3 = boto3.client("s3")
 
 _EXPECTED_INPUT = 'input must be {"event": <S3 Object Created event>, "mediaId": str}'

@@ -1,23 +1,24 @@
 """Exceptions of the Inspect function.
 
-`MalformedEvent` and `InvalidSetting` escape the handler: their class names are what the
-state machine's `Catch` sees. `UnusableHeader` and its subclasses never escape: the inspection
-turns them into a `rejected` verdict whose reason is the exception's message.
+`MalformedEvent` (the input is not `{"event": <S3 "Object Created" EventBridge event>,
+"mediaId": str}`) and `InvalidSetting` are the shared kit's and escape the handler: their class
+names are what the state machine's `Catch` sees. `UnusableHeader` and its subclasses never
+escape: the inspection turns them into a `rejected` verdict whose reason is the exception's
+message.
 """
 
 from __future__ import annotations
 
+from mediakit.errors import MalformedEvent
+from mediakit.settings import InvalidSetting
 
-class MalformedEvent(ValueError):
-    """The input is not `{"event": <S3 "Object Created" EventBridge event>, "mediaId": str}`."""
-
-
-class InvalidSetting(ValueError):
-    """An environment variable is missing or has a value the function cannot use."""
-
-    def __init__(self, variable: str, problem: str) -> None:
-        super().__init__(f"environment variable {variable} {problem}")
-        self.variable = variable
+__all__ = [
+    "CorruptHeader",
+    "InvalidSetting",
+    "MalformedEvent",
+    "UnsupportedEncoding",
+    "UnusableHeader",
+]
 
 
 class UnusableHeader(ValueError):

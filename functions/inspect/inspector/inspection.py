@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
+from mediakit import rekognition_input
+from mediakit.object_reads import ObjectVersion, head, read_range
 
 from inspector import sniffing
 from inspector.errors import MalformedEvent, UnsupportedEncoding, UnusableHeader
@@ -23,12 +25,9 @@ from inspector.sniffing import MediaInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef, HeadObjectRequestTypeDef
 
-# Amazon Rekognition reads JPEG and PNG from S3 directly up to 15 MB, 80..10000 px a side.
-REKOGNITION_MAX_BYTES = 15 * 1024 * 1024
-REKOGNITION_MIN_SIDE, REKOGNITION_MAX_SIDE = 80, 10000
-# Plain 8-bit Huffman-coded JPEG; lossless, arithmetic or CMYK JPEGs get a rendition.
+# Of the JPEGs, Amazon Rekognition reads plain 8-bit Huffman-coded ones; lossless, arithmetic or
+# CMYK JPEGs get a rendition.
 _REKOGNITION_JPEG_CODECS = {"baseline", "extended", "progressive"}
 # An Ogg page is at most 65307 bytes, so the last 64 KiB always hold the last page's header.
 OGG_TAIL_BYTES = 65536
@@ -215,11 +214,11 @@ def _limit_problem(media: MediaInfo | None, size: int, settings: InspectSettings
 
 def _label_source(stored: StoredObject, media: MediaInfo | None) -> dict[str, str] | None:
     """The original itself when Amazon Rekognition can read it; None means "make a rendition"."""
-    if media is None or stored.size > REKOGNITION_MAX_BYTES:
+    if media is None or stored.size > rekognition_input.MAX_BYTES:
         return None
-    sides_ok = all(
-        REKOGNITION_MIN_SIDE <= side <= REKOGNITION_MAX_SIDE for side in (media.width, media.height)
-    )
+    if media.format not in rekognition_input.FORMATS:
+        return None
+    sides_ok = rekognition_input.sides_fit(media.width, media.height)
     plain_jpeg = (
         media.format == "jpeg"
         and media.codec in _REKOGNITION_JPEG_CODECS
@@ -260,10 +259,7 @@ def _head(s3: S3Client, request: InspectRequest) -> StoredObject:
 
 
 def _head_key(s3: S3Client, request: InspectRequest, key: str) -> StoredObject:
-    params: HeadObjectRequestTypeDef = {"Bucket": request.bucket, "Key": key}
-    if request.version_id:
-        params["VersionId"] = request.version_id
-    response = s3.head_object(**params)
+    response = head(s3, ObjectVersion(request.bucket, key, request.version_id))
     return StoredObject(
         bucket=request.bucket,
         key=key,
@@ -280,13 +276,5 @@ def _read(s3: S3Client, stored: StoredObject, start: int, stop: int) -> bytes:
     stop = min(stop, stored.size)
     if start >= stop:
         return b""
-    params: GetObjectRequestTypeDef = {
-        "Bucket": stored.bucket,
-        "Key": stored.key,
-        "Range": f"bytes={start}-{stop - 1}",
-        # An unversioned key may be overwritten between HEAD and GET: fail rather than mix.
-        "IfMatch": stored.etag,
-    }
-    if stored.version_id:
-        params["VersionId"] = stored.version_id
-    return s3.get_object(**params)["Body"].read()
+    version = ObjectVersion(stored.bucket, stored.key, stored.version_id)
+    return read_range(s3, version, start, stop, etag=stored.etag)
