@@ -15,7 +15,8 @@ import pillow_heif
 import pytest
 import soundfile as sf
 from inspector.errors import CorruptHeader, UnsupportedEncoding, UnusableHeader
-from inspector.sniffing import MediaInfo, describe, sniff
+from inspector.sniffing import FORMATS, MediaInfo, content_type_of, describe, label_of, sniff
+from inspector.sniffing.formats import find
 from PIL import Image
 
 pillow_heif.register_heif_opener()
@@ -174,6 +175,77 @@ def ogg_first_page(packet: bytes, serial: int = 99) -> bytes:
     return header + bytes([len(packet)]) + packet
 
 
+# --- the format registry: one name, label, content type and kind per format -----------------
+
+
+def registry_samples() -> dict[str, bytes]:
+    """A file of every format the registry names, made by real encoders where there are some."""
+    return {
+        "jpeg": pillow_image("JPEG"),
+        "png": pillow_image("PNG"),
+        "gif": pillow_image("GIF"),
+        "webp": pillow_image("WEBP"),
+        "tiff": pillow_image("TIFF"),
+        "bmp": pillow_image("BMP"),
+        "heic": pillow_image("HEIF"),
+        "avif": pillow_image("AVIF"),
+        "heif": heif(b"mif1", b"mif1miaf"),  # a HEIF whose brands name no HEVC or AV1
+        "wav": soundfile_audio("WAV", "PCM_16"),
+        "flac": soundfile_audio("FLAC", "PCM_16"),
+        "ogg": soundfile_audio("OGG", "VORBIS"),
+        "aiff": soundfile_audio("AIFF", "PCM_16"),
+        "au": soundfile_audio("AU", "PCM_16"),
+        "mp3": id3v2(64) + soundfile_audio("MP3", "MPEG_LAYER_III"),  # as taggers leave it
+    }
+
+
+def test_every_registered_format_is_sniffed_as_the_registry_describes_it() -> None:
+    samples = registry_samples()
+    # A format added to the registry needs a sample here, and one removed loses it
+    assert sorted(samples) == sorted(entry.name for entry in FORMATS)
+
+    for entry in FORMATS:
+        info = sniff(samples[entry.name])
+
+        assert (info.format, info.kind, info.content_type) == (
+            entry.name,
+            entry.kind,
+            entry.content_type,
+        )
+        assert info.pixels > 0 or info.duration_seconds > 0, entry.name
+
+
+def test_a_broken_header_gets_the_content_type_and_label_of_a_good_one() -> None:
+    samples = registry_samples()
+    for entry in FORMATS:
+        # Given a file of the format cut short inside its header
+        good = sniff(samples[entry.name])
+        cuts = [samples[entry.name][:cut] for cut in range(4, 64)]
+        broken = [p for c in cuts if isinstance(p := sniff_outcome(c, len(c)), UnusableHeader)]
+        assert broken, entry.name
+
+        # Then the verdict names the same format, with the content type of a good file
+        for problem in broken:
+            assert problem.format == entry.name
+            assert content_type_of(problem.format) == good.content_type == entry.content_type
+            assert label_of(problem.format) == entry.label
+
+
+def test_the_registry_names_each_format_label_and_content_type_once() -> None:
+    for field in ("name", "label", "content_type"):
+        values = [getattr(entry, field) for entry in FORMATS]
+        assert len(values) == len(set(values)), field
+    assert {entry.kind for entry in FORMATS} == {"image", "audio"}
+
+
+def test_names_outside_the_registry_get_neutral_answers() -> None:
+    assert (content_type_of("unknown"), label_of("unknown")) == (
+        "application/octet-stream",
+        "unknown",
+    )
+    assert (content_type_of("heic"), label_of("heic")) == ("image/heic", "HEIC")
+
+
 # --- every format, detected from its bytes --------------------------------------------------
 
 
@@ -186,7 +258,7 @@ def ogg_first_page(packet: bytes, serial: int = 99) -> bytes:
         ("GIF", "gif", "image/gif"),
         ("TIFF", "tiff", "image/tiff"),
         ("BMP", "bmp", "image/bmp"),
-        ("HEIF", "heif", "image/heic"),
+        ("HEIF", "heic", "image/heic"),  # Pillow writes HEVC-coded HEIF: HEIC
         ("AVIF", "avif", "image/avif"),
     ],
 )
@@ -378,7 +450,7 @@ def test_heic_size_is_the_primary_items_after_irot(
     # The first ispe belongs to a 512x512 tile: only the primary item (pitm) counts
     info = sniff(heif(rotation=rotation))
 
-    assert (info.format, info.content_type) == ("heif", "image/heic")
+    assert (info.format, info.content_type) == ("heic", "image/heic")
     assert (info.width, info.height) == displayed
 
 
@@ -387,9 +459,9 @@ def test_heic_size_is_the_primary_items_after_irot(
     [
         (b"mif1", b"mif1avif", "avif", "image/avif"),
         (b"avif", b"mif1avif", "avif", "image/avif"),
-        (b"mif1", b"mif1heic", "heif", "image/heic"),
+        (b"mif1", b"mif1heic", "heic", "image/heic"),
         (b"mif1", b"mif1miaf", "heif", "image/heif"),
-        (b"msf1", b"msf1hevc", "heif", "image/heic"),
+        (b"msf1", b"msf1hevc", "heic", "image/heic"),
     ],
 )
 def test_iso_bmff_brands(major: bytes, compatible: bytes, fmt: str, content_type: str) -> None:
@@ -409,7 +481,7 @@ def test_heif_with_meta_after_a_large_mdat_has_unknown_size() -> None:
     head_only = sniff(moved[:65536], len(moved))
     whole = sniff(moved)
 
-    assert (head_only.format, head_only.complete, head_only.width) == ("heif", False, 0)
+    assert (head_only.format, head_only.complete, head_only.width) == ("heic", False, 0)
     assert (whole.width, whole.height) == (4032, 3024)
 
 
@@ -579,11 +651,11 @@ def test_unknown_content_says_what_it_looks_like(data: bytes, looks_like: str) -
     assert info.looks_like == looks_like == describe(data)
 
 
-def test_random_bytes_are_unknown() -> None:
+def test_random_bytes_get_a_verdict_a_person_can_read() -> None:
     rng = random.Random(1)
     for _ in range(200):
         data = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 300)))
-        assert sniff(data).kind in ("unknown", "audio", "image")  # never an exception
+        assert_readable_verdict(sniff_outcome(data, len(data)))
 
 
 # --- robustness: truncated and mutated headers ----------------------------------------------
@@ -633,6 +705,26 @@ def sniff_outcome(data: bytes, size: int) -> MediaInfo | UnusableHeader:
         return err
 
 
+def assert_readable_verdict(outcome: MediaInfo | UnusableHeader) -> None:
+    """What a person gets is usable: a problem named for a known format, or facts that agree
+    with the registry and numbers that can be shown (none negative, none NaN or infinite)."""
+    if isinstance(outcome, UnusableHeader):
+        assert find(outcome.format) is not None, outcome.format
+        assert str(outcome).strip()
+        return
+    if outcome.format == "unknown":
+        assert (outcome.kind, outcome.content_type) == ("unknown", "application/octet-stream")
+        assert outcome.looks_like
+        return
+    entry = find(outcome.format)
+    assert entry is not None, outcome.format
+    assert (outcome.kind, outcome.content_type) == (entry.kind, entry.content_type)
+    numbers = (outcome.width, outcome.height, outcome.sample_rate, outcome.channels)
+    assert min(numbers) >= 0, outcome
+    assert math.isfinite(outcome.duration_seconds) and outcome.duration_seconds >= 0, outcome
+    assert 1 <= outcome.orientation <= 8, outcome
+
+
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_truncated_files_are_corrupt_headers_never_crashes(name: str) -> None:
     data = samples()[name]
@@ -640,14 +732,25 @@ def test_truncated_files_are_corrupt_headers_never_crashes(name: str) -> None:
     header_end = min(len(data), 400)
 
     for cut in range(header_end):
-        # When the file itself stops early: a clear "truncated" verdict or what was readable
+        # When the file itself stops early: a clear "truncated" verdict or what was readable,
+        # never "the header goes on": there is nothing more to read
         outcome = sniff_outcome(data[:cut], cut)
-        assert isinstance(outcome, MediaInfo | UnusableHeader), (name, cut)
-        if isinstance(outcome, CorruptHeader):
-            assert outcome.format == complete.format
-        # When only the head was read from a longer file: identified, maybe incomplete
+        if isinstance(outcome, UnusableHeader):
+            assert outcome.format == complete.format, (name, cut)
+        else:
+            assert outcome.format in (complete.format, "unknown"), (name, cut)
+            assert outcome.complete, (name, cut)
+        # When only the head was read from a longer file: identified (once the signature is
+        # in), maybe incomplete, never corrupt: the file is fine, and nothing is guessed
         partial = sniff_outcome(data[:cut], len(data))
-        assert isinstance(partial, MediaInfo | UnusableHeader), (name, cut)
+        assert isinstance(partial, MediaInfo), (name, cut, partial)
+        assert partial.format in (complete.format, "unknown"), (name, cut)
+        if not partial.complete:
+            assert (partial.format, partial.pixels, partial.duration_seconds) == (
+                complete.format,
+                0,
+                0.0,
+            ), (name, cut)
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
@@ -662,7 +765,7 @@ def test_mutated_headers_never_crash(name: str) -> None:
             mutated[position] = rng.choice([*interesting, rng.getrandbits(8)])
         cut = rng.choice([len(mutated), rng.randrange(1, len(mutated) + 1)])
         outcome = sniff_outcome(bytes(mutated[:cut]), rng.choice([cut, len(mutated), 2**40]))
-        assert isinstance(outcome, MediaInfo | UnusableHeader)
+        assert_readable_verdict(outcome)
 
 
 def test_header_walks_are_bounded() -> None:

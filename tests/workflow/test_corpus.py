@@ -55,7 +55,7 @@ def corpus() -> dict[str, tuple[bytes, dict[str, object]]]:
         ),
         "animated.gif": (images.animated_gif(), {"status": "PROCESSED", "format": "gif"}),
         "pixel.png": (images.single_pixel(), {"status": "PROCESSED", "width": 1, "height": 1}),
-        "iphone.heic": (images.photo_heic(640, 480), {"status": "PROCESSED", "format": "heif"}),
+        "iphone.heic": (images.photo_heic(640, 480), {"status": "PROCESSED", "format": "heic"}),
         "photo.webp": (images.photo_webp(640, 480), {"status": "PROCESSED", "format": "webp"}),
         "scan.tiff": (images.photo_tiff(640, 480), {"status": "PROCESSED", "format": "tiff"}),
         "screen.bmp": (images.photo_bmp(320, 240), {"status": "PROCESSED", "format": "bmp"}),

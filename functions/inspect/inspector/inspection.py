@@ -176,7 +176,7 @@ def _device_problem(stored: StoredObject, device_id: str | None) -> str:
 
 def _content_problem(media: MediaInfo | None, problem: UnusableHeader | None) -> str:
     if problem is not None:
-        label = sniffing.LABELS.get(problem.format, problem.format)
+        label = sniffing.label_of(problem.format)
         if isinstance(problem, UnsupportedEncoding):
             return f"{label} file uses an unsupported encoding: {problem.problem}"
         return f"{label} header is invalid: {problem.problem}"

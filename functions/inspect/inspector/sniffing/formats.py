@@ -1,0 +1,96 @@
+"""The format registry: every media format Mediaflow accepts, one line each, in `FORMATS`.
+
+A line says everything the rest of the system knows about a format: its `name` (the record's
+`format`), its `label` (what rejection reasons call it), its `content_type` (the record's
+`contentType`), its `kind` (which branch of the workflow processes it), how its first bytes
+are recognised (`matches`) and which parser reads its header (`parse`).
+
+To add a format:
+1. write its header parser, a `Parser` (see media.py), in a module of this package named for
+   the format or its family, reading bytes only through reading.py;
+2. add its line to `FORMATS`, before any format whose magic bytes could also match it;
+3. give tests/unit/test_sniffing.py a sample of it (`test_every_registered_format_...` fails
+   until there is one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from inspector.sniffing import audio, heif, images, mp3, ogg
+from inspector.sniffing.media import Kind, MediaInfo, Parser
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    """The record's `format`: short, lower case, stable (records and tests match on it)."""
+    label: str
+    """What a person calls the format, in rejection reasons ("WebP header is invalid: ...")."""
+    content_type: str
+    """The record's `contentType`: the media type of every file of this format."""
+    kind: Kind
+    """Which branch of the workflow processes it: "image" or "audio"."""
+    matches: Callable[[bytes], bool]
+    """True when the first bytes of a file (a few dozen are enough) are of this format."""
+    parse: Parser
+    """Reads the header: dimensions or duration, and what else it says."""
+    tail_bytes: int = 0
+    """How many of the file's last bytes the parser needs as `tail` (Ogg's last page)."""
+
+    def media(self) -> MediaInfo:
+        """What is known before the header is read: the format itself."""
+        return MediaInfo(self.kind, self.name, self.content_type)
+
+
+def _starts_with(*magics: bytes) -> Callable[[bytes], bool]:
+    return lambda head: head.startswith(magics)
+
+
+def _iso_brand(name: str) -> Callable[[bytes], bool]:
+    return lambda head: heif.brand_format(head) == name
+
+
+# The order of identification: the first format that matches is the file's. Formats with a
+# distinctive signature come first; MP3's frame sync, the weakest, comes last.
+FORMATS: tuple[Format, ...] = (
+    Format("jpeg", "JPEG", "image/jpeg", "image",
+           _starts_with(b"\xff\xd8\xff"), images.parse_jpeg),
+    Format("png", "PNG", "image/png", "image",
+           _starts_with(b"\x89PNG\r\n\x1a\n"), images.parse_png),
+    Format("gif", "GIF", "image/gif", "image",
+           _starts_with(b"GIF87a", b"GIF89a"), images.parse_gif),
+    Format("webp", "WebP", "image/webp", "image",
+           lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP", images.parse_webp),
+    Format("wav", "WAV", "audio/wav", "audio",
+           lambda head: head[:4] in (b"RIFF", b"RF64", b"BW64") and head[8:12] == b"WAVE",
+           audio.parse_wav),
+    Format("tiff", "TIFF", "image/tiff", "image",
+           _starts_with(b"II*\x00", b"MM\x00*"), images.parse_tiff),
+    Format("bmp", "BMP", "image/bmp", "image", images.is_bmp, images.parse_bmp),
+    # HEIC (what iPhones write), AVIF and other HEIF are one container with different codecs.
+    Format("heic", "HEIC", "image/heic", "image", _iso_brand("heic"), heif.parse_heif),
+    Format("avif", "AVIF", "image/avif", "image", _iso_brand("avif"), heif.parse_heif),
+    Format("heif", "HEIF", "image/heif", "image", _iso_brand("heif"), heif.parse_heif),
+    Format("flac", "FLAC", "audio/flac", "audio", audio.is_flac, audio.parse_flac),
+    Format("ogg", "Ogg", "audio/ogg", "audio",
+           _starts_with(b"OggS"), ogg.parse_ogg, tail_bytes=ogg.TAIL_BYTES),
+    Format("aiff", "AIFF", "audio/aiff", "audio",
+           lambda head: head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"),
+           audio.parse_aiff),
+    Format("au", "AU", "audio/basic", "audio", _starts_with(b".snd"), audio.parse_au),
+    Format("mp3", "MP3", "audio/mpeg", "audio", mp3.is_mp3, mp3.parse_mp3),
+)  # fmt: skip
+
+_BY_NAME = {entry.name: entry for entry in FORMATS}
+
+
+def identify(head: bytes) -> Format | None:
+    """The format of a file that starts with `head`, or None when it is none of `FORMATS`."""
+    return next((entry for entry in FORMATS if entry.matches(head)), None)
+
+
+def find(name: str) -> Format | None:
+    """The registry's line for a format name."""
+    return _BY_NAME.get(name)
