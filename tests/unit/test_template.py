@@ -420,15 +420,19 @@ def test_rule_pattern_is_this_bucket_and_uploads_prefix_only(resources: dict[str
         "detail-type": ["Object Created"],
         "detail": {
             "bucket": {"name": [{"Ref": "MediaBucket"}]},
-            "object": {"key": [{"prefix": "uploads/"}]},
+            "object": {"key": [{"prefix": {"Ref": "UploadPrefix"}}]},
         },
     }
 
 
-def test_rule_pattern_matches_uploads_and_never_outputs(resources: dict[str, Any]) -> None:
+def test_rule_pattern_matches_uploads_and_never_outputs(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
     models = pytest.importorskip("moto.events.models")
     pattern = copy.deepcopy(_rule_event(resources)["Pattern"])
     pattern["detail"]["bucket"]["name"] = ["media-bucket"]
+    defaults = {name: spec.get("Default") for name, spec in template["Parameters"].items()}
+    pattern["detail"]["object"]["key"] = [{"prefix": defaults["UploadPrefix"]}]
     matcher = models.EventPattern.load(json.dumps(pattern))
     assert matcher.matches_event(_s3_event("media-bucket", "uploads/dev-1/a.jpg"))
     assert not matcher.matches_event(_s3_event("media-bucket", "thumbnails/x/null/thumbnail.jpg"))
@@ -436,9 +440,12 @@ def test_rule_pattern_matches_uploads_and_never_outputs(resources: dict[str, Any
     assert not matcher.matches_event(_s3_event("media-bucket", "uploads/a", "Object Deleted"))
     # Every prefix the functions write to lies outside the watched one.
     watched = pattern["detail"]["object"]["key"][0]["prefix"]
-    for function in FUNCTIONS:
-        output = props(resources, function)["Environment"]["Variables"].get("OUTPUT_PREFIX", "")
-        assert output and not output.startswith(watched), function
+    output_ref = template["Globals"]["Function"]["Environment"]["Variables"]["OUTPUT_PREFIX"]
+    output = defaults[output_ref["Ref"]]
+    assert output and not output.startswith(watched)
+    for function in FUNCTIONS:  # none sets a prefix of its own
+        variables = props(resources, function)["Environment"]["Variables"]
+        assert not {"UPLOAD_PREFIX", "OUTPUT_PREFIX"} & set(variables), function
 
 
 def test_rule_retries_for_a_day_then_dead_letters(resources: dict[str, Any]) -> None:
@@ -531,6 +538,9 @@ def test_globals_runtime_architecture_tracing_and_powertools(template: dict[str,
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Mediaflow"
     assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
     assert variables["LOG_LEVEL"] == {"Ref": "LogLevel"}
+    # The key prefixes, defined once as parameters, reach every function the same way.
+    assert variables["UPLOAD_PREFIX"] == {"Ref": "UploadPrefix"}
+    assert variables["OUTPUT_PREFIX"] == {"Ref": "OutputPrefix"}
 
 
 HANDLER_PACKAGES = {
@@ -544,8 +554,6 @@ EXPECTED_FUNCTIONS = {
         30,
         256,
         {
-            "UPLOAD_PREFIX": "uploads/",
-            "OUTPUT_PREFIX": "thumbnails/",
             "MAX_IMAGE_BYTES": {"Ref": "MaxImageBytes"},
             "MAX_AUDIO_BYTES": {"Ref": "MaxAudioBytes"},
             "MAX_IMAGE_PIXELS": {"Ref": "MaxImagePixels"},
@@ -557,7 +565,6 @@ EXPECTED_FUNCTIONS = {
         60,
         1769,
         {
-            "OUTPUT_PREFIX": "thumbnails/",
             "THUMBNAIL_SIZE": {"Ref": "ThumbnailSize"},
             "MAX_IMAGE_PIXELS": {"Ref": "MaxImagePixels"},
         },
@@ -566,7 +573,7 @@ EXPECTED_FUNCTIONS = {
         "functions/audio/",
         300,
         1024,
-        {"OUTPUT_PREFIX": "thumbnails/", "MAX_AUDIO_SECONDS": {"Ref": "MaxAudioSeconds"}},
+        {"MAX_AUDIO_SECONDS": {"Ref": "MaxAudioSeconds"}},
     ),
 }
 
@@ -615,10 +622,13 @@ def _s3_grants(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
 def test_functions_read_uploads_and_write_only_outputs(resources: dict[str, Any]) -> None:
     read = {"s3:GetObject", "s3:GetObjectVersion"}
     inspect = _s3_grants(list(inline_statements(props(resources, "InspectFunction")["Policies"])))
-    assert inspect == {"/uploads/*": read}
+    assert inspect == {"/${UploadPrefix}*": read}
     for logical_id in ("ThumbnailFunction", "AudioFunction"):
         statements = list(inline_statements(props(resources, logical_id)["Policies"]))
-        assert _s3_grants(statements) == {"/uploads/*": read, "/thumbnails/*": {"s3:PutObject"}}
+        assert _s3_grants(statements) == {
+            "/${UploadPrefix}*": read,
+            "/${OutputPrefix}*": {"s3:PutObject"},
+        }
 
 
 def test_workflow_reads_images_for_rekognition_and_writes_one_record_at_a_time(
@@ -626,7 +636,7 @@ def test_workflow_reads_images_for_rekognition_and_writes_one_record_at_a_time(
 ) -> None:
     statements = list(inline_statements(props(resources, "IngestStateMachine")["Policies"]))
     read = {"s3:GetObject", "s3:GetObjectVersion"}
-    assert _s3_grants(statements) == {"/uploads/*": read, "/thumbnails/*": read}
+    assert _s3_grants(statements) == {"/${UploadPrefix}*": read, "/${OutputPrefix}*": read}
     actions = {a for s in statements for a in as_list(s["Action"])}
     assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "sqs:SendMessage"} <= actions
     assert "dynamodb:BatchWriteItem" not in actions
@@ -652,6 +662,8 @@ def test_parameters_have_defaults_and_descriptions(template: dict[str, Any]) -> 
         "LogRetentionDays": 30,
         "AlarmEmail": "",
         "LogLevel": "INFO",
+        "UploadPrefix": "uploads/",
+        "OutputPrefix": "thumbnails/",
     }
     for name, default in expected.items():
         assert parameters[name]["Default"] == default, name
@@ -663,6 +675,27 @@ def test_parameters_have_defaults_and_descriptions(template: dict[str, Any]) -> 
     assert template["Conditions"]["HasAlarmEmail"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]
     }
+
+
+def test_key_prefix_parameters_are_what_the_functions_accept(template: dict[str, Any]) -> None:
+    from mediakit.settings import KEY_PREFIX_PATTERN, Environment, InvalidSetting
+    from mediakit.task import Prefixes
+
+    parameters = template["Parameters"]
+    # CloudFormation refuses at deploy what the functions would refuse at init, and no more.
+    for name in ("UploadPrefix", "OutputPrefix"):
+        assert parameters[name]["AllowedPattern"] == KEY_PREFIX_PATTERN, name
+    # Without the variables (tests, a workstation), the functions use the template's defaults.
+    assert Prefixes() == Prefixes(
+        upload=parameters["UploadPrefix"]["Default"], output=parameters["OutputPrefix"]["Default"]
+    )
+    for good in ("uploads/", "media/in/", "Device_Uploads-2/"):
+        assert re.fullmatch(KEY_PREFIX_PATTERN, good), good
+    for bad in ("uploads", "/uploads/", "up*/", "../up/", "./", "up loads/", ""):
+        assert not re.fullmatch(KEY_PREFIX_PATTERN, bad), bad
+    # What no pattern can say: the two folders must not contain each other.
+    with pytest.raises(InvalidSetting, match="OUTPUT_PREFIX must not overlap UPLOAD_PREFIX"):
+        Prefixes.read(Environment({"UPLOAD_PREFIX": "media/", "OUTPUT_PREFIX": "media/out/"}))
 
 
 def _dimension(value: dict[str, Any]) -> str:
@@ -735,7 +768,12 @@ def test_outputs_name_everything_a_user_needs(template: dict[str, Any]) -> None:
         "ThumbnailFunctionName",
         "AudioFunctionName",
         "AlarmTopicArn",
+        "UploadPrefix",
+        "OutputPrefix",
     }
+    # Operator tools read the prefixes from the stack as deployed, never from a literal.
+    assert outputs["UploadPrefix"]["Value"] == {"Ref": "UploadPrefix"}
+    assert outputs["OutputPrefix"]["Value"] == {"Ref": "OutputPrefix"}
     assert outputs["DeviceIndexName"]["Value"] == "DeviceIndex"
     assert all(output.get("Description") for output in outputs.values())
 
