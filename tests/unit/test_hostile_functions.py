@@ -29,9 +29,9 @@ import pytest
 from audio_analyzer import errors as audio_errors
 from audio_analyzer.analysis import analyze_audio
 from audio_analyzer.settings import AudioSettings
-from inspector.inspection import OGG_TAIL_BYTES, InspectRequest, inspect_object
+from inspector.inspection import InspectRequest, inspect_object
 from inspector.settings import HEADER_WINDOW_LIMIT, InspectSettings
-from inspector.sniffing import describe, sniff
+from inspector.sniffing import FORMATS, describe, sniff
 from PIL import Image
 from thumbnailer import errors as thumbnail_errors
 from thumbnailer import thumbnails
@@ -241,7 +241,7 @@ def test_each_file_is_refused_by_its_step_with_its_reason(
     if outcome.stage != "inspect":
         assert outcome.error in MEDIA_ERRORS
     # Inspection reads a bounded window of any file, however its header lies
-    assert outcome.inspected_bytes <= HEADER_WINDOW_LIMIT + OGG_TAIL_BYTES
+    assert outcome.inspected_bytes <= HEADER_WINDOW_LIMIT + max(f.tail_bytes for f in FORMATS)
 
 
 @pytest.mark.usefixtures("pixel_limit")

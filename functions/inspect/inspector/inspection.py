@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 # Of the JPEGs, Amazon Rekognition reads plain 8-bit Huffman-coded ones; lossless, arithmetic or
 # CMYK JPEGs get a rendition.
 _REKOGNITION_JPEG_CODECS = {"baseline", "extended", "progressive"}
-# An Ogg page is at most 65307 bytes, so the last 64 KiB always hold the last page's header.
-OGG_TAIL_BYTES = 65536
 
 _NOT_FOUND = {"404", "NoSuchKey", "403", "AccessDenied"}
 _SEQUENCER = re.compile(r"[0-9A-Fa-f]{1,32}")
@@ -87,8 +85,10 @@ def inspect_object(
         if probe is not None and not probe.complete and stored.size > len(head):
             # The one wider read: e.g. a JPEG whose APPn segments push SOF past the window.
             head += _read(s3, stored, len(head), HEADER_WINDOW_LIMIT)
-        if probe is not None and probe.format == "ogg" and stored.size > len(head):
-            tail = _read(s3, stored, max(len(head), stored.size - OGG_TAIL_BYTES), stored.size)
+        # Formats that keep their length at the end (Ogg) say how many last bytes they need.
+        tail_bytes = sniffing.tail_bytes_of(probe.format) if probe is not None else 0
+        if tail_bytes and stored.size > len(head):
+            tail = _read(s3, stored, max(len(head), stored.size - tail_bytes), stored.size)
     return decide(request, stored, head, settings, tail)
 
 
