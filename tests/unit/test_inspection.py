@@ -366,7 +366,7 @@ def test_key_without_a_device_id_is_rejected(key: str) -> None:
 
     assert result["kind"] == "rejected"
     assert result["reason"] == f"key must be uploads/<device-id>/<file name> (got {key!r})"
-    assert result["deviceId"] == ""
+    assert result["deviceId"] == "(none)"  # a DeviceIndex key DynamoDB takes, and no device's
     assert result["format"] == "jpeg"  # still recorded
 
 
@@ -388,9 +388,9 @@ def test_metadata_device_that_agrees_is_fine() -> None:
 @pytest.mark.parametrize(
     ("key", "device"),
     [
-        ("uploads/Gerät 7/Föto am See.jpg", "Gerät 7"),
-        ("uploads/rec+1/a+b c.jpg", "rec+1"),
-        ("uploads/rec%201/100% sure.jpg", "rec%201"),
+        ("uploads/Gerät-7/Föto am See.jpg", "Gerät-7"),
+        ("uploads/rec_1/a+b c.jpg", "rec_1"),
+        ("uploads/rec.1/100% sure.jpg", "rec.1"),
         ("uploads/録音機/写真.jpg", "録音機"),
         ("uploads/dev/nested/folder/photo.jpg", "dev"),
     ],
@@ -399,6 +399,26 @@ def test_unusual_keys_keep_their_characters(key: str, device: str) -> None:
     result = verdict(image(), key=key, metadata={"device-id": device})
 
     assert (result["kind"], result["key"], result["deviceId"]) == ("image", key, device)
+
+
+@pytest.mark.parametrize(
+    ("device", "problem"),
+    [
+        ("Gerät 7", "has the character ' '"),
+        ("rec+1", "has the character '+'"),
+        ("rec%201", "has the character '%'"),
+        ("..", "starts with '.'"),
+        ("d" * 129, "is 129 characters long"),
+    ],
+)
+def test_device_ids_outside_the_rule_are_rejected(device: str, problem: str) -> None:
+    key = f"uploads/{device}/photo.jpg"
+
+    result = verdict(image(), key=key, metadata={"device-id": device})
+
+    assert (result["kind"], result["key"], result["deviceId"]) == ("rejected", key, "(none)")
+    assert problem in result["reason"]
+    assert "1 to 128 letters, digits, '-', '_' or '.'" in result["reason"]
 
 
 def test_first_failing_rule_is_the_reason() -> None:

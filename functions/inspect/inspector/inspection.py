@@ -19,6 +19,7 @@ from mediakit import rekognition_input
 from mediakit.object_reads import ObjectVersion, head, read_range
 
 from inspector import sniffing
+from inspector.devices import NO_DEVICE, device_id_problem
 from inspector.errors import MalformedEvent, UnsupportedEncoding, UnusableHeader
 from inspector.settings import HEADER_WINDOW_LIMIT, InspectSettings
 from inspector.sniffing import MediaInfo
@@ -132,7 +133,7 @@ def decide(
         "sequencer": request.padded_sequencer,
         "size": stored.size,
         "etag": stored.etag.strip('"'),
-        "deviceId": device_id or "",
+        "deviceId": _record_device(device_id),
         "platform": stored.metadata.get("platform", "").strip() or "unknown",
         "declaredContentType": stored.content_type,
         "kind": kind,
@@ -161,7 +162,15 @@ def device_from_key(key: str, upload_prefix: str) -> str | None:
 def _key_problem(key: str, device_id: str | None, settings: InspectSettings) -> str:
     if device_id is None:
         return f"key must be {settings.upload_prefix}<device-id>/<file name> (got {key!r})"
-    return ""
+    return device_id_problem(device_id)
+
+
+def _record_device(device_id: str | None) -> str:
+    """The record's `deviceId`, a DeviceIndex key: never "" (DynamoDB refuses it), and never a
+    string outside the rule, so a key without an acceptable device gets `NO_DEVICE`."""
+    if device_id is None or device_id_problem(device_id):
+        return NO_DEVICE
+    return device_id
 
 
 def _device_problem(stored: StoredObject, device_id: str | None) -> str:
