@@ -1,0 +1,438 @@
+"""What `sam build` packages runs on Lambda: every module a function's code imports is found.
+
+`sam build` (no Docker, python3.13, arm64) builds the template into a temporary folder. Each
+function is then laid out as Lambda loads it, and every module that its code and its layers'
+code import (found by parsing the code) must resolve on Lambda's python3.13 path:
+/var/task (the function's artifact), then each layer's /opt/python/lib/python3.13/site-packages
+and /opt/python, then the runtime's site-packages (boto3 and its dependencies) and the standard
+library. The path is documented in "Dependency search path and runtime-included libraries",
+https://docs.aws.amazon.com/lambda/latest/dg/python-package.html, and the layer folders in
+https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html.
+
+The build is for arm64 on whatever machine runs the tests, so nothing in it is imported here:
+modules are found as files, the way importlib's path finder finds them.
+"""
+
+from __future__ import annotations
+
+import ast
+import fcntl
+import glob
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mediaflow.localcloud.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+SAM = Path(sys.executable).parent / "sam"
+BUILD_TIMEOUT = 600  # seconds; about 45 s on a 2-core machine with a warm pip cache
+PYTHON_VERSION = "3.13"
+# What an extension module for python3.13 on arm64 Linux may be called (PEP 3149, abi3).
+EXTENSION_SUFFIXES = (".cpython-313-aarch64-linux-gnu.so", ".abi3.so", ".so")
+# "The Lambda Python runtime includes the AWS SDK for Python (Boto3) and its dependencies"
+# (python-package.html above): boto3, botocore and what they require.
+RUNTIME_PACKAGES = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"}
+)
+NETWORK_ERRORS = (
+    "NewConnectionError",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "Max retries exceeded",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+    "Connection reset",
+    "Could not fetch URL",
+    "ProxyError",
+    "SSLError",
+)
+NO_PYTHON = (
+    "sam build needs a Python 3.13 to build for python3.13: put one on PATH "
+    "(`pyenv install 3.13`, or your system's python3.13 package)"
+)
+
+
+# ---------------------------------------------------------------- finding modules as Lambda does
+
+
+def find_module(name: str, path: list[Path]) -> Path | None:
+    """Where Python's path finder would load the module `name` from on `path`, or None.
+
+    Per folder, as importlib's FileFinder: a package (a folder with `__init__`) first, then a
+    module file (source, bytecode or an extension built for python3.13 on arm64); a folder
+    without `__init__` is a namespace portion, used only when no folder has the real thing."""
+    location: Path | None = None
+    search = path
+    for depth, part in enumerate(name.split(".")):
+        if depth and not search:
+            return None  # a plain module has no submodules
+        location, search = _find_on(part, search)
+        if location is None:
+            return None
+    return location
+
+
+def _find_on(part: str, folders: list[Path]) -> tuple[Path | None, list[Path]]:
+    portions: list[Path] = []
+    for folder in folders:
+        candidate = folder / part
+        if candidate.is_dir():
+            for init in (
+                "__init__.py",
+                "__init__.pyc",
+                *(f"__init__{s}" for s in EXTENSION_SUFFIXES),
+            ):
+                if (candidate / init).is_file():
+                    return candidate, [candidate]
+        for suffix in (".py", ".pyc", *EXTENSION_SUFFIXES):
+            if (folder / f"{part}{suffix}").is_file():
+                return folder / f"{part}{suffix}", []
+        if candidate.is_dir():
+            portions.append(candidate)
+    return (portions[0], portions) if portions else (None, [])
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str
+    names: tuple[str, ...]  # `from module import names`: each a submodule or an attribute
+    source: str  # file:line, for the report
+
+
+def imports_of(file: Path, root: Path) -> Iterator[Import]:
+    """Every import a file makes at run time, relative ones made absolute. Imports under
+    `if TYPE_CHECKING:` only exist for the type checker and are left out."""
+    tree = ast.parse(file.read_text(), str(file))
+    package = ".".join(file.relative_to(root).parent.parts)
+    skipped = {
+        id(node)
+        for statement in ast.walk(tree)
+        if isinstance(statement, ast.If) and _is_type_checking(statement.test)
+        for body_statement in statement.body
+        for node in ast.walk(body_statement)
+    }
+    where = file.relative_to(ROOT) if file.is_relative_to(ROOT) else file
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield Import(alias.name, (), f"{where}:{node.lineno}")
+        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            module = node.module or ""
+            if node.level:
+                anchor = package.split(".") if package else []
+                anchor = anchor[: len(anchor) - (node.level - 1)] if node.level > 1 else anchor
+                module = ".".join([*anchor, *([module] if module else [])])
+            names = tuple(alias.name for alias in node.names if alias.name != "*")
+            yield Import(module, names, f"{where}:{node.lineno}")
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+@dataclass(frozen=True)
+class LambdaLayout:
+    """One function of the template as Lambda loads it from what `sam build` produced."""
+
+    logical_id: str
+    handler: str
+    path: list[Path]  # /var/task, then each layer's two /opt/python folders
+    sources: list[Path]  # the repository folders of its code and of its layers' code
+
+
+def lambda_layouts(source_root: Path, artifacts: dict[str, Path]) -> list[LambdaLayout]:
+    """Every function of `source_root`'s template; `artifacts` maps a logical ID to its
+    built folder (a function's /var/task, a layer's /opt)."""
+    template = load_template(source_root / "template.yaml")
+    resources: dict[str, Any] = template["Resources"]
+    globals_ = template.get("Globals", {}).get("Function", {})
+    layouts = []
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        runtime = props.get("Runtime", globals_.get("Runtime"))
+        assert runtime == f"python{PYTHON_VERSION}", f"{logical_id}: runtime {runtime}"
+        path, sources = [artifacts[logical_id]], [source_root / props["CodeUri"]]
+        # Lambda extracts layers into /opt in order, a later one overwriting an earlier one's
+        # files: on the search path, the last layer comes first.
+        for layer in reversed([*globals_.get("Layers", []), *props.get("Layers", [])]):
+            layer_id = layer["Ref"]
+            opt = artifacts[layer_id]
+            path += [opt / "python" / "lib" / runtime / "site-packages", opt / "python"]
+            sources.append(source_root / resources[layer_id]["Properties"]["ContentUri"])
+        layouts.append(LambdaLayout(logical_id, props["Handler"], path, sources))
+    return layouts
+
+
+def unresolved_imports(layout: LambdaLayout, stdlib: frozenset[str]) -> list[str]:
+    """What would fail to import on Lambda: the handler, any module imported by the code of
+    the function or of its layers, any extension module built for another platform."""
+    problems = []
+    module_name, _, function_name = layout.handler.rpartition(".")
+    handler_file = find_module(module_name, layout.path)
+    if handler_file is None:
+        problems.append(f"handler module {module_name} is not on Lambda's path")
+    elif handler_file.suffix == ".py" and not _defines(handler_file, function_name):
+        problems.append(f"{module_name} defines no {function_name}")
+    for source in layout.sources:
+        for file in sorted(source.rglob("*.py")):
+            for found in imports_of(file, source):
+                problems += _unresolved(found, layout.path, stdlib)
+    for folder in layout.path:
+        problems += [
+            f"{binary} is built for another platform or Python"
+            for binary in glob.glob(f"{folder}/**/*.cpython-*.so", recursive=True)
+            if not binary.endswith(EXTENSION_SUFFIXES[0])
+        ]
+    return [f"{layout.logical_id}: {problem}" for problem in problems]
+
+
+def _unresolved(found: Import, path: list[Path], stdlib: frozenset[str]) -> list[str]:
+    top = found.module.partition(".")[0]
+    if find_module(found.module, path) is None:
+        if top in stdlib or top in RUNTIME_PACKAGES:
+            return []  # the runtime brings it
+        return [f"{found.module} (imported by {found.source}) is not on Lambda's path"]
+    return []
+
+
+def _defines(file: Path, name: str) -> bool:
+    tree = ast.parse(file.read_text())
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            return True
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == name for target in node.targets
+        ):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- building
+
+
+def python313() -> Path | None:
+    """A working python3.13: the one on PATH, else pyenv's (its shim fails unless selected)."""
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [shutil.which(f"python{PYTHON_VERSION}")]
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/{PYTHON_VERSION}*/bin/python3.13"))
+    for candidate in filter(None, candidates):
+        check = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check.returncode == 0 and check.stdout.strip() == "(3, 13)":
+            return Path(candidate)
+    return None
+
+
+def stdlib_modules(python: Path) -> frozenset[str]:
+    names = subprocess.run(
+        [str(python), "-c", "import sys; print(*sorted(sys.stdlib_module_names))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return frozenset(names)
+
+
+def sam_build(template: Path, build_dir: Path, python: Path, *resources: str) -> None:
+    """`sam build` of `template` into `build_dir`, run from its parent folder so that nothing
+    (build.toml, caches) lands in the repository. Retried once when pip could not reach PyPI."""
+    if not SAM.exists():
+        pytest.fail(f"sam is not installed next to {sys.executable} (pip install -e '.[test]')")
+    command = [
+        str(SAM), "build", *resources, "--template-file", str(template),
+        "--build-dir", str(build_dir), "--no-cached",
+    ]  # fmt: skip
+    environment = {
+        **os.environ,
+        "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "SAM_CLI_TELEMETRY": "0",
+    }
+    for attempt in (1, 2):
+        result = subprocess.run(
+            command,
+            cwd=build_dir.parent,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT,
+            check=False,
+        )
+        if result.returncode == 0:
+            return
+        output = result.stdout + result.stderr
+        network = next((marker for marker in NETWORK_ERRORS if marker in output), None)
+        if network is None or attempt == 2:
+            break
+    errors = [line for line in output.splitlines() if line.startswith("Error")] or [output[-500:]]
+    if network:
+        pytest.fail(f"sam build could not download the requirements from PyPI ({network}): "
+                    f"a network failure, not a packaging one; {errors[-1]}")  # fmt: skip
+    pytest.fail(f"sam build failed: {errors[-1]}\n{output[-3000:]}")
+
+
+@dataclass(frozen=True)
+class Build:
+    directory: Path
+    python: Path
+    stdlib: frozenset[str]
+
+    def artifacts(self) -> dict[str, Path]:
+        """Logical ID -> built folder, as the built template names them."""
+        built = load_template(self.directory / "template.yaml")["Resources"]
+        return {
+            logical_id: self.directory / resource["Properties"][key]
+            for logical_id, resource in built.items()
+            for key in ("CodeUri", "ContentUri")
+            if key in resource.get("Properties", {})
+        }
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """One `sam build` of the repository's template per test session: under pytest-xdist the
+    workers share it through a lock in the session's temporary root."""
+    python = python313()
+    if python is None:
+        pytest.fail(NO_PYTHON)
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    directory = shared / "sam-build" / "build"
+    with (shared / "sam-build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (directory / "template.yaml").exists():
+            directory.parent.mkdir(exist_ok=True)
+            shutil.rmtree(directory, ignore_errors=True)
+            sam_build(ROOT / "template.yaml", directory, python)
+    return Build(directory, python, stdlib_modules(python))
+
+
+# ---------------------------------------------------------------- the tests
+
+
+@pytest.mark.slow
+def test_every_import_of_every_function_resolves_in_what_sam_build_packages(build: Build) -> None:
+    layouts = lambda_layouts(ROOT, build.artifacts())
+    assert {layout.logical_id for layout in layouts} >= {
+        "InspectFunction",
+        "ThumbnailFunction",
+        "AudioFunction",
+    }
+    problems = [
+        problem for layout in layouts for problem in unresolved_imports(layout, build.stdlib)
+    ]
+    assert problems == []
+
+
+@pytest.mark.slow
+def test_the_old_layer_layout_fails_the_check(build: Build, tmp_path: Path) -> None:
+    """Before issue 8, layers/shared/ held python/ itself, and sam build's python3.13 method
+    added another python/: the kit landed at /opt/python/python/, off Lambda's path."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "template.yaml", project / "template.yaml")
+    shutil.copytree(ROOT / "functions", project / "functions")
+    shared = shutil.copytree(ROOT / "layers" / "shared", project / "layers" / "shared")
+    for package in [p.parent for p in shared.glob("*/__init__.py")]:
+        shutil.move(package, shared / "python" / package.name)
+    old_build = tmp_path / "build"
+    old_build.mkdir()
+    sam_build(project / "template.yaml", old_build, build.python, "SharedLayer")
+    assert list((old_build / "SharedLayer" / "python" / "python").glob("*/__init__.py"))
+    # The functions' artifacts do not depend on the layer: reuse the session's build of them.
+    artifacts = {**build.artifacts(), "SharedLayer": old_build / "SharedLayer"}
+    problems = [
+        problem
+        for layout in lambda_layouts(project, artifacts)
+        for problem in unresolved_imports(layout, build.stdlib)
+    ]
+    assert problems, "the old layout passed the check: it cannot catch a broken layer"
+    for function in ("InspectFunction", "ThumbnailFunction", "AudioFunction"):
+        assert any(problem.startswith(f"{function}: mediakit") for problem in problems)
+
+
+def _tree(root: Path, *files: str) -> Path:
+    for name in files:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("")
+    return root
+
+
+def test_module_finder_follows_pythons_path_rules(tmp_path: Path) -> None:
+    task = _tree(
+        tmp_path / "task",
+        "pkg/__init__.py",
+        "pkg/sub.py",
+        "native.cpython-313-aarch64-linux-gnu.so",
+        "intel.cpython-313-x86_64-linux-gnu.so",
+        "old.cpython-312-aarch64-linux-gnu.so",
+        "shadow/readme.txt",  # a folder without __init__: a namespace portion only
+        "nspkg/a.py",
+    )
+    opt = _tree(tmp_path / "opt", "shadow.py", "nspkg/b.py")
+    path = [task, opt]
+    assert find_module("pkg.sub", path) == task / "pkg" / "sub.py"
+    assert find_module("native", path) == task / "native.cpython-313-aarch64-linux-gnu.so"
+    assert find_module("intel", path) is None  # an x86_64 binary cannot load on arm64
+    assert find_module("old", path) is None  # nor one built for Python 3.12
+    assert find_module("shadow", path) == opt / "shadow.py"  # a module beats a namespace
+    assert find_module("nspkg.b", path) == opt / "nspkg" / "b.py"  # portions merge
+    assert find_module("pkg.missing", path) is None
+    assert find_module("pkg.sub.deeper", path) is None
+
+
+def test_imports_are_read_from_the_code_with_relative_ones_made_absolute(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    (source / "kit").mkdir(parents=True)
+    (source / "kit" / "task.py").write_text(
+        "from __future__ import annotations\n"
+        "import os, numpy.typing as npt\n"
+        "from typing import TYPE_CHECKING\n"
+        "from . import errors\n"
+        "from .settings import Environment\n"
+        "if TYPE_CHECKING:\n"
+        "    from mypy_boto3_s3 import S3Client\n"
+        "def later():\n"
+        "    import pillow_heif\n"
+    )
+    found = {(i.module, i.names) for i in imports_of(source / "kit" / "task.py", source)}
+    assert found == {
+        ("os", ()),
+        ("numpy.typing", ()),
+        ("typing", ("TYPE_CHECKING",)),
+        ("kit", ("errors",)),
+        ("kit.settings", ("Environment",)),
+        ("pillow_heif", ()),
+    }
+
+
+def test_a_function_missing_a_module_its_handler_or_an_arm64_binary_is_reported(
+    tmp_path: Path,
+) -> None:
+    task = _tree(tmp_path / "task", "fn/__init__.py", "lib/fast.cpython-313-x86_64-linux-gnu.so")
+    (task / "fn" / "app.py").write_text("import PIL\nimport os\nimport boto3\n")
+    layout = LambdaLayout("ThumbnailFunction", "fn.app.lambda_handler", [task], [task])
+    assert unresolved_imports(layout, frozenset({"os"})) == [
+        "ThumbnailFunction: fn.app defines no lambda_handler",
+        f"ThumbnailFunction: PIL (imported by {task / 'fn' / 'app.py'}:1) is not on Lambda's path",
+        f"ThumbnailFunction: {task / 'lib' / 'fast.cpython-313-x86_64-linux-gnu.so'} is built "
+        "for another platform or Python",
+    ]
