@@ -83,6 +83,7 @@ def test_analyzes_the_version_and_writes_its_waveform(
     assert isinstance(result["loudnessLufs"], float)
     written = app.s3.get_object(Bucket=BUCKET, Key=result["waveformKey"])
     assert written["ContentType"] == "image/png"
+    assert "immutable" in written["CacheControl"]
     assert Image.open(io.BytesIO(written["Body"].read())).size == (1200, 200)
     assert [k for k in keys(app) if k.startswith("uploads/")] == [event["key"]]
     assert list(scratch.iterdir()) == []

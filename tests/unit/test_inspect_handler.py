@@ -111,6 +111,22 @@ def test_sample_event_photo_is_inspected_with_one_head_and_one_get(
     assert '"ObjectsInspected"' in metrics and '"ImagesAccepted"' in metrics
 
 
+def test_ranged_gets_read_only_the_object_that_head_described(
+    s3: S3Client, app: ModuleType
+) -> None:
+    # An unversioned key can be overwritten between HEAD and GET: each GET names the ETag.
+    headers: list[dict[str, str]] = []
+    app.s3.meta.events.register(
+        "before-call.s3.GetObject", lambda params, **_: headers.append(dict(params["headers"]))
+    )
+    version = upload(s3, KEY, jpeg())
+
+    invoke(app, sample_event(version_id=version))
+
+    etag = s3.head_object(Bucket=BUCKET, Key=KEY)["ETag"]
+    assert [h.get("If-Match") for h in headers] == [etag]
+
+
 def test_sample_events_do_not_drift_apart() -> None:
     assert load_event("inspect.json")["event"] == load_event("s3-object-created.json")
 

@@ -1,8 +1,9 @@
 """Errors the thumbnail function raises: each class name is an error name in the state machine.
 
-The media errors are the shared kit's (`mediakit.errors`), so that every function raises the
-very classes that the ingest workflow's `Catch` on *Make thumbnail* matches by name; input that
-is not what the workflow sends raises `MalformedEvent`, and a bad environment `InvalidSetting`.
+They are the shared kit's (`mediakit.errors`), so that every function raises the very classes
+that the ingest workflow's `Catch` on *Make thumbnail* matches by name: the media errors, and
+`MalformedEvent` for input that is not what the workflow sends (an unknown `purpose`). A bad
+environment raises the kit's `InvalidSetting` from the kit's own code.
 """
 
 from mediakit.errors import (
@@ -12,13 +13,5 @@ from mediakit.errors import (
     MediaTooLarge,
     UnsupportedMediaType,
 )
-from mediakit.settings import InvalidSetting
 
-__all__ = [
-    "CorruptMedia",
-    "InvalidSetting",
-    "MalformedEvent",
-    "MediaError",
-    "MediaTooLarge",
-    "UnsupportedMediaType",
-]
+__all__ = ["CorruptMedia", "MalformedEvent", "MediaError", "MediaTooLarge", "UnsupportedMediaType"]
