@@ -29,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mediaflow.cli.tables import history_rows, summarize_result, table
 from mediaflow.localcloud.faults import parse_fault
+from mediaflow.localcloud.template import TemplateError
 from mediaflow.operations.recovery import (
     UPLOAD_PREFIX,
     ReconcileReport,
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.command(args))
-    except (ValueError, FileNotFoundError, LookupError) as error:
+    except (ValueError, FileNotFoundError, LookupError, TemplateError) as error:
         print(f"mediaflow: {error}", file=sys.stderr)
         return 2
 

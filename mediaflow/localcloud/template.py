@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from mediaflow.localcloud.parameters import InvalidParameter, parameter_values
+
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 PARTITION = "aws"
@@ -122,19 +124,11 @@ class Stack:
     # -- names -----------------------------------------------------------------------------
 
     def _parameters(self, overrides: dict[str, str]) -> dict[str, str]:
-        declared = self.template.get("Parameters", {})
-        unknown = set(overrides) - set(declared)
-        if unknown:
-            raise TemplateError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
-        values = {}
-        for name, spec in declared.items():
-            if name in overrides:
-                values[name] = overrides[name]
-            elif "Default" in spec:
-                values[name] = str(spec["Default"])
-            else:
-                raise TemplateError(f"template parameter {name} has no default; pass a value")
-        return values
+        """Each parameter's value, checked by CloudFormation's rules before anything is built."""
+        try:
+            return parameter_values(self.template.get("Parameters", {}), overrides)
+        except InvalidParameter as error:
+            raise TemplateError(str(error)) from error
 
     def of_type(self, resource_type: str) -> list[str]:
         return [lid for lid, res in self.resources.items() if res.get("Type") == resource_type]
