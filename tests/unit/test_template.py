@@ -609,6 +609,35 @@ def test_function_has_a_log_group_with_retention(
     assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
+# The template writes these out per function (its comment above SharedLayer says why): the
+# copies must stay identical, but for the function they name.
+
+
+def _functions(resources: dict[str, Any]) -> list[str]:
+    return [lid for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
+
+
+def test_every_function_carries_the_same_checkov_skips(resources: dict[str, Any]) -> None:
+    skips = [
+        resources[function]["Metadata"]["checkov"]["skip"] for function in _functions(resources)
+    ]
+    assert {skip["id"] for skip in skips[0]} == {
+        "CKV_AWS_115",
+        "CKV_AWS_116",
+        "CKV_AWS_117",
+        "CKV_AWS_173",
+    }
+    assert all(copy == skips[0] for copy in skips)
+
+
+def test_function_log_groups_differ_only_in_their_function(resources: dict[str, Any]) -> None:
+    shapes = {
+        json.dumps(resources[f"{function}LogGroup"], sort_keys=True).replace(function, "<fn>")
+        for function in _functions(resources)
+    }
+    assert len(shapes) == 1, shapes
+
+
 def _s3_grants(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
     grants: dict[str, set[str]] = {}
     for statement in statements:
@@ -731,6 +760,25 @@ def test_alarms_cover_the_pipeline_and_notify_the_topic(resources: dict[str, Any
         assert len(alarm["AlarmDescription"]) > 80, "say what it means and what to do"
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["Threshold"] == 0
     assert found == EXPECTED_ALARMS
+
+
+def test_alarms_are_copies_of_one_evaluation(resources: dict[str, Any]) -> None:
+    """Every alarm fires on the first 5-minute period above zero, and says so when it clears;
+    a queue's depth is a level (Maximum), the other metrics are counts (Sum)."""
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        alarm = resource["Properties"]
+        gauge = alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["Statistic"] == ("Maximum" if gauge else "Sum"), logical_id
+        assert (alarm["Period"], alarm["EvaluationPeriods"]) == (300, 1), logical_id
+        actions = (alarm.get("OKActions"), alarm["AlarmActions"])
+        assert actions == ([{"Ref": "AlarmTopic"}],) * 2, logical_id
+    for function in _functions(resources):
+        for metric in ("Errors", "Throttles"):
+            alarm = props(resources, f"{function}{metric}Alarm")  # the names the README lists
+            assert alarm["MetricName"] == metric
+            assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
 
 
 def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_can_use(resources: dict[str, Any]) -> None:
