@@ -357,7 +357,9 @@ def test_long_ogg_duration_needs_the_tail_of_the_file() -> None:
     with_tail = sniff(data[:4096], len(data), tail=data[-65536:])
 
     assert (without_tail.format, without_tail.duration_seconds) == ("ogg", 0.0)
+    assert not without_tail.duration_known
     assert with_tail.duration_seconds == pytest.approx(20.0, abs=1e-3)
+    assert with_tail.duration_known
 
 
 def test_mp3_duration_from_xing_frame_less_encoder_delay_and_padding() -> None:
@@ -409,6 +411,7 @@ def test_flac_with_unknown_sample_count_reports_zero_duration() -> None:
     info = sniff(bytes(data))
 
     assert (info.format, info.duration_seconds, info.sample_rate) == ("flac", 0.0, 16000)
+    assert not info.duration_known
 
 
 # --- orientation and the primary image ------------------------------------------------------

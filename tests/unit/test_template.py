@@ -558,6 +558,7 @@ EXPECTED_FUNCTIONS = {
             "MAX_AUDIO_BYTES": {"Ref": "MaxAudioBytes"},
             "MAX_IMAGE_PIXELS": {"Ref": "MaxImagePixels"},
             "MAX_AUDIO_SECONDS": {"Ref": "MaxAudioSeconds"},
+            "MAX_AUDIO_SAMPLES": {"Ref": "MaxAudioSamples"},
         },
     ),
     "ThumbnailFunction": (

@@ -19,6 +19,7 @@ from mediakit import rekognition_input
 from mediakit.object_reads import ObjectVersion, head, read_range
 
 from inspector import sniffing
+from inspector.audio_work import audio_work_problem
 from inspector.devices import NO_DEVICE, device_id_problem
 from inspector.errors import MalformedEvent, UnsupportedEncoding, UnusableHeader
 from inspector.settings import HEADER_WINDOW_LIMIT, InspectSettings
@@ -218,6 +219,7 @@ def _limit_problem(media: MediaInfo | None, size: int, settings: InspectSettings
                 f"audio is {_seconds(media.duration_seconds)} seconds long; "
                 f"the limit is MaxAudioSeconds={_seconds(settings.max_audio_seconds)}"
             )
+        return audio_work_problem(media, settings.max_audio_samples, settings.max_audio_seconds)
     return ""
 
 

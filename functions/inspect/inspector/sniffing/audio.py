@@ -2,7 +2,7 @@
 
 Uncompressed audio is measured by the sample data actually present, so a header that claims
 more (a recorder that lost power, or a lie) reports what the file really holds. FLAC with an
-unknown sample count (streamed encoders write 0) reports a duration of 0.
+unknown sample count (streamed encoders write 0) reports a duration of 0, not known.
 """
 
 from __future__ import annotations
@@ -139,7 +139,8 @@ def parse_flac(buf: bytes, size: int, tail: bytes, info: MediaInfo) -> MediaInfo
     check_audio("flac", channels, rate)
     return replace(
         info,
-        duration_seconds=samples / rate,  # 0 samples means "unknown" in STREAMINFO
+        duration_seconds=samples / rate,
+        duration_known=samples > 0,  # 0 samples means "unknown" in STREAMINFO
         sample_rate=rate,
         channels=channels,
         bits=bits,

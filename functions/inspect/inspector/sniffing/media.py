@@ -23,6 +23,7 @@ class MediaInfo:
     height: int = 0
     orientation: int = 1  # EXIF orientation 1..8 (JPEG/TIFF; HEIF `irot` mapped to it)
     duration_seconds: float = 0.0
+    duration_known: bool = True  # False: the header does not say (FLAC's 0, Ogg without its end)
     sample_rate: int = 0
     channels: int = 0  # audio channels, or colour components of an image
     bits: int = 0  # bits per sample (audio) or per colour component (image)
@@ -36,7 +37,7 @@ class MediaInfo:
 
     @property
     def samples(self) -> int:
-        """Samples the audio holds (duration x sample rate x channels); 0 when unknown."""
+        """Samples the audio holds: duration x sample rate x channels (0 when not known)."""
         return round(self.duration_seconds * self.sample_rate) * self.channels
 
 

@@ -1,7 +1,7 @@
 """Header parser of Ogg Vorbis and Ogg Opus.
 
 Ogg keeps no length in its headers: the duration comes from the granule position of the last
-page, in `tail` (the file's last bytes); without it the duration is 0.
+page, in `tail` (the file's last bytes); without it the duration is 0, not known.
 """
 
 from __future__ import annotations
@@ -47,7 +47,12 @@ def parse_ogg(buf: bytes, size: int, tail: bytes, info: MediaInfo) -> MediaInfo:
     last = _last_granule(tail or (buf if len(buf) >= size else b""), serial)
     duration = max(last - pre_skip, 0) / granule_rate if last is not None else 0.0
     return replace(
-        info, duration_seconds=duration, sample_rate=rate, channels=channels, codec=codec
+        info,
+        duration_seconds=duration,
+        duration_known=last is not None,
+        sample_rate=rate,
+        channels=channels,
+        codec=codec,
     )
 
 
