@@ -476,6 +476,7 @@ def test_settings_defaults() -> None:
         max_audio_bytes=524288000,
         max_image_pixels=40000000,
         max_audio_seconds=3600.0,
+        max_audio_samples=3_000_000_000,  # template.yaml's MaxAudioSamples when unset
         upload_prefix="uploads/",
         output_prefix="thumbnails/",
         head_bytes=65536,
@@ -497,6 +498,8 @@ def test_missing_setting_names_the_variable(variable: str) -> None:
         ("MAX_IMAGE_PIXELS", "0", "must be >= 1, not 0"),
         ("MAX_AUDIO_SECONDS", "-5", "must be a positive number"),
         ("MAX_AUDIO_SECONDS", "nan", "must be a positive number"),
+        ("MAX_AUDIO_SAMPLES", "3e9", "must be a whole number, not '3e9'"),
+        ("MAX_AUDIO_SAMPLES", "0", "must be >= 1, not 0"),
         ("HEAD_BYTES", "100", "must be 1024..1048576, not 100"),
         ("UPLOAD_PREFIX", "uploads", "must be a key prefix like 'uploads/'"),
         ("OUTPUT_PREFIX", "uploads/thumbs/", "must not overlap UPLOAD_PREFIX"),
