@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mediaflow.localcloud.sandbox import function_environment  # noqa: E402
+from mediaflow.localcloud.sandbox import lambda_environment  # noqa: E402
 from mediaflow.localcloud.template import Stack  # noqa: E402
 
 HEAVY = ("numpy", "soundfile", "PIL", "pillow_heif")
@@ -77,7 +77,7 @@ def main() -> None:
     }
     for spec in Stack(ROOT).functions():
         path = os.pathsep.join(str(folder) for folder in spec.python_path)
-        env = {**base_env, **function_environment(spec), "PYTHONPATH": path}
+        env = {**base_env, **lambda_environment(spec, "http://127.0.0.1:1"), "PYTHONPATH": path}
         env.pop("POWERTOOLS_TRACE_DISABLED", None)  # as deployed: the tracer is on
         handler_module = spec.handler.rpartition(".")[0]
         sides[spec.logical_id] = (f"import {handler_module}", spec.code_dir, env)

@@ -14,7 +14,6 @@ mediaflow reconcile [--stack-name S]  process again every upload of a deployed s
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import mimetypes
 import sys
@@ -199,17 +198,17 @@ def _run(args: argparse.Namespace) -> int:
     output: Path = args.output
     (output / "thumbnails").mkdir(parents=True, exist_ok=True)
     faults = [parse_fault(text) for text in args.fault]
+    # Lambda logs go to CloudWatch; here they go to a file, so the report stays readable.
     log_path = output / "functions.log"
+    log_path.write_text("")
     started = time.monotonic()
-    with (
-        LocalCloud(
-            args.project,
-            parameter_overrides=_key_value_pairs(args.parameter),
-            clock_factor=args.clock_factor,
-            faults=faults,
-        ) as cloud,
-        log_path.open("w") as log,
-    ):
+    with LocalCloud(
+        args.project,
+        parameter_overrides=_key_value_pairs(args.parameter),
+        clock_factor=args.clock_factor,
+        faults=faults,
+        function_log=log_path,
+    ) as cloud:
         print(
             f"Local cloud from {args.project / 'template.yaml'}: bucket {cloud.bucket}, "
             f"state machine {cloud.machine.name}"
@@ -226,11 +225,9 @@ def _run(args: argparse.Namespace) -> int:
             )
             uploads.append((path, key))
         print(f"Uploaded {len(uploads)} file(s); waiting for the workflow …")
-        # Lambda logs go to CloudWatch; here they go to a file, so the report stays readable.
-        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-            cloud.wait_until_settled(timeout=args.timeout)
+        cloud.wait_until_settled(timeout=args.timeout)
         if args.redrive or args.reconcile:
-            _recover_locally(cloud, args, log, uploads=len(uploads))
+            _recover_locally(cloud, args, uploads=len(uploads))
         records = {record["mediaId"]: record for record in cloud.records()}
         executions = _save_executions(cloud, output)
         rows, failed = [], 0
@@ -269,7 +266,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recover_locally(cloud: Any, args: argparse.Namespace, log: Any, uploads: int) -> None:
+def _recover_locally(cloud: Any, args: argparse.Namespace, uploads: int) -> None:
     """What an operator does after an outage, on the same local cloud: the injected faults stand
     for the outage, so they end first; each step waits for the executions it started."""
     statuses = Counter(record["status"] for record in cloud.records())
@@ -281,17 +278,15 @@ def _recover_locally(cloud: Any, args: argparse.Namespace, log: Any, uploads: in
     cloud.faults.faults.clear()
     resources = StackResources.from_local_cloud(cloud)
     reports: list[tuple[str, RedriveReport | ReconcileReport]] = []
-    # Function logs of the executions these steps start go to the log file, as above.
-    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-        if args.redrive:
-            # The local queue answers at once: no need to long-poll it.
-            redriven = redrive(cloud.sqs, cloud.sfn, resources, wait_seconds=0)
-            cloud.wait_until_settled(timeout=args.timeout)
-            reports.append(("mediaflow redrive", redriven))
-        if args.reconcile:
-            reconciled = reconcile(cloud.s3, cloud.dynamodb, cloud.sfn, resources)
-            cloud.wait_until_settled(timeout=args.timeout)
-            reports.append(("mediaflow reconcile", reconciled))
+    if args.redrive:
+        # The local queue answers at once: no need to long-poll it.
+        redriven = redrive(cloud.sqs, cloud.sfn, resources, wait_seconds=0)
+        cloud.wait_until_settled(timeout=args.timeout)
+        reports.append(("mediaflow redrive", redriven))
+    if args.reconcile:
+        reconciled = reconcile(cloud.s3, cloud.dynamodb, cloud.sfn, resources)
+        cloud.wait_until_settled(timeout=args.timeout)
+        reports.append(("mediaflow reconcile", reconciled))
     for title, report in reports:
         print(f"\n{title}\n{report.summary()}")
     print()
@@ -436,13 +431,12 @@ def _invoke(args: argparse.Namespace) -> int:
     from mediaflow.localcloud import LocalCloud
 
     event = json.loads(args.event.read_text())
-    with LocalCloud(args.project, deliver_events=False) as cloud:
+    # As `sam local invoke`: the function's logs on stderr, its answer alone on stdout.
+    with LocalCloud(args.project, deliver_events=False, function_log=Path("/dev/stderr")) as cloud:
         logical_id = _function_logical_id(cloud, args.function)
         for bucket, key, version in _objects_named_in(event):
             cloud.seed_sample(bucket, key, version, args.project / "samples")
-        # As `sam local invoke`: the function's logs on stderr, its answer alone on stdout.
-        with contextlib.redirect_stdout(sys.stderr):
-            invocation = cloud.invoke(logical_id, event)
+        invocation = cloud.invoke(logical_id, event)
     print(json.dumps(invocation.payload, indent=2))
     return 1 if invocation.function_error else 0
 

@@ -1,163 +1,339 @@
-"""Run the real Lambda handlers in-process, as Lambda would: their folder on the path, their
-template environment at import time, a context object, and errors shaped like Lambda's.
+"""Function sandboxes: each warm instance of a function is a process of its own, as on Lambda.
+
+A sandbox starts from the layout `sam build` produces (the template's CodeUri as /var/task, its
+layers on /opt's paths, see `template.FunctionSpec.python_path`), with the template's environment
+and nothing of the developer's, imports the handler once (a cold start), then serves invocations
+one at a time (warm starts). `MemorySize` is enforced on the process's peak resident memory and
+`Timeout` in wall-clock time: either ends the sandbox, and the invocation answers what Lambda
+answers. Handlers reach S3 and the rest over HTTP at `AWS_ENDPOINT_URL`, the emulator's server.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import math
 import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
 import sys
+import sysconfig
+import tempfile
 import threading
 import time
-import traceback
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from types import ModuleType
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
+from mediaflow.localcloud.dependencies import importable_modules, requirement_files
 from mediaflow.localcloud.template import REGION, FunctionSpec
 
-# Handlers read their configuration once, at import (in app.py; their other modules hold no
-# configuration); the environment is process-wide, so imports happen one at a time with the
-# function's own variables in place, and each environment gets its own copy of app.py.
-_IMPORT_LOCK = threading.Lock()
-_LOADED: dict[tuple[str, tuple[tuple[str, str], ...]], Callable[..., Any]] = {}
-
-
-@dataclass
-class LambdaContext:
-    """The attributes of the Lambda context object that handlers and Powertools read."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    invoked_function_arn: str
-    timeout_seconds: int
-    aws_request_id: str
-    log_group_name: str = ""
-    log_stream_name: str = "mediaflow-local"
-    function_version: str = "$LATEST"
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_seconds
-        self.log_group_name = f"/aws/lambda/{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+RUNTIME_SCRIPT = Path(__file__).with_name("lambda_runtime.py")
+MEMORY_POLL_SECONDS = 0.01
+# Processes kept per function: enough for the executions the local cloud runs at once.
+MAX_INSTANCES = 8
 
 
 @dataclass(frozen=True)
 class Invocation:
-    """What Lambda answers to `Invoke`: a payload, and `FunctionError` when the handler raised."""
+    """What Lambda answers to `Invoke`: a payload, and `FunctionError` when the function failed."""
 
-    payload: Any
+    body: bytes
     function_error: str | None = None
 
     @property
-    def body(self) -> bytes:
-        return json.dumps(self.payload).encode()
+    def payload(self) -> Any:
+        return json.loads(self.body)
+
+    @classmethod
+    def failed(cls, payload: dict[str, Any]) -> Invocation:
+        return cls(json.dumps(payload).encode(), "Unhandled")
 
 
-def function_environment(spec: FunctionSpec) -> dict[str, str]:
-    """The variables Lambda sets for every function, then the template's own."""
+class FunctionLog:
+    """Where the functions' log lines go (CloudWatch Logs, on AWS): whole lines, never mixed."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def write(self, function: str, instance: str, line: str) -> None:
+        with self._lock:
+            self._stream.write(f"{function} {instance} {line.rstrip()}\n")
+            self._stream.flush()
+
+
+def lambda_environment(spec: FunctionSpec, endpoint_url: str) -> dict[str, str]:
+    """The variables Lambda sets for a function, then the template's own; nothing inherited."""
     return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_LAMBDA_FUNCTION_NAME": spec.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
         "LAMBDA_TASK_ROOT": str(spec.code_dir),
+        "_HANDLER": spec.handler,
+        # The execution role's credentials, as far as the emulator cares.
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
+        "AWS_ENDPOINT_URL": endpoint_url,
         # There is no X-Ray daemon on the local cloud.
         "POWERTOOLS_TRACE_DISABLED": "true",
         **spec.environment,
     }
 
 
-@contextmanager
-def _environment(variables: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+class Sandbox:
+    """One warm instance: a process running `lambda_runtime.py`."""
 
-
-def load_handler(spec: FunctionSpec) -> Callable[..., Any]:
-    environment = function_environment(spec)
-    cache_key = (spec.logical_id, tuple(sorted(environment.items())))
-    with _IMPORT_LOCK:
-        if cache_key in _LOADED:
-            return _LOADED[cache_key]
-        module_name, _, attribute = spec.handler.rpartition(".")
-        path = spec.code_dir / f"{module_name.replace('.', '/')}.py"
-        if not path.is_file():
-            raise FileNotFoundError(f"{spec.logical_id}: handler module {path} does not exist")
-        for folder in reversed(spec.python_path):
-            if str(folder) not in sys.path:
-                sys.path.insert(0, str(folder))
-        with _environment(environment):
-            module_spec = importlib.util.spec_from_file_location(
-                f"mediaflow_function_{spec.logical_id}", path
-            )
-            assert module_spec and module_spec.loader
-            module: ModuleType = importlib.util.module_from_spec(module_spec)
-            # Registered before it runs, as `import` does: dataclasses and pickling look it up.
-            sys.modules[module_spec.name] = module
-            module_spec.loader.exec_module(module)
-        handler = getattr(module, attribute)
-        _LOADED[cache_key] = handler
-        return handler
-
-
-def invoke(spec: FunctionSpec, event: Any) -> Invocation:
-    """Run the handler on `event` (JSON-round-tripped, as Lambda does) and answer as Lambda."""
-    handler = load_handler(spec)
-    context = LambdaContext(
-        function_name=spec.name,
-        memory_limit_in_mb=spec.memory_mb,
-        invoked_function_arn=spec.arn,
-        timeout_seconds=spec.timeout_seconds,
-        aws_request_id=str(uuid.uuid4()),
-    )
-    # A Lambda sandbox has its CPU to itself; here many handlers share one interpreter, so the
-    # timeout is measured in this thread's CPU time, not in time spent waiting for the others.
-    started = time.thread_time()
-    try:
-        result = handler(json.loads(json.dumps(event)), context)
-    except Exception as error:
-        return Invocation(
-            payload={
-                "errorMessage": str(error),
-                "errorType": type(error).__name__,
-                "requestId": context.aws_request_id,
-                "stackTrace": traceback.format_tb(error.__traceback__),
+    def __init__(self, spec: FunctionSpec, environment: dict[str, str], log: FunctionLog) -> None:
+        self.spec = spec
+        self.stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+        self._log = log
+        self._scratch = tempfile.mkdtemp(prefix=f"{spec.logical_id}-tmp-")
+        self._manager, child = socket.socketpair()
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(RUNTIME_SCRIPT), str(child.fileno())],
+            pass_fds=[child.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            cwd=spec.code_dir,
+            # Lambda gives each instance a /tmp of its own.
+            env={
+                **environment,
+                "AWS_LAMBDA_LOG_STREAM_NAME": self.stream,
+                "TMPDIR": self._scratch,
             },
-            function_error="Unhandled",
         )
-    elapsed = time.thread_time() - started
-    # A thread cannot be stopped as Lambda stops a sandbox, so the local cloud lets the handler
-    # finish and then answers as Lambda would have: the result of a late handler is lost.
-    if elapsed > spec.timeout_seconds:
-        return timed_out(spec, context.aws_request_id)
-    return Invocation(payload=json.loads(json.dumps(result)))
+        child.close()
+        for pipe in (self.process.stdout, self.process.stderr):
+            threading.Thread(target=self._forward_logs, args=(pipe,), daemon=True).start()
+        self.init_ms: float | None = None  # reported with the first invocation only, as Lambda
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def start(self, allowed_modules: frozenset[str]) -> dict[str, Any] | None:
+        """Run the init phase; None when the handler is ready, else the init error payload."""
+        self._send(
+            {
+                "handler": self.spec.handler,
+                "codePaths": [str(path) for path in self.spec.python_path],
+                "sitePackages": _site_packages(),
+                "allowedModules": sorted(allowed_modules),
+            }
+        )
+        # Lambda retries an init that overruns its 10 s within the first invocation, under the
+        # function's timeout: so init may take as long as that, and no longer.
+        answer = self._receive(time.monotonic() + max(10, self.spec.timeout_seconds))
+        if answer is None or answer.get("type") != "ready":
+            problem = answer["payload"] if answer else self._exit_payload("")
+            self.stop()
+            return dict(problem)
+        self.init_ms = float(answer["initMs"])
+        return None
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self._manager.close()
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    # -- invocations -------------------------------------------------------------------------
+
+    def invoke(self, event: bytes, request_id: str) -> Invocation:
+        timeout = self.spec.timeout_seconds
+        started = time.monotonic()
+        deadline = started + timeout
+        self._lambda_log(f"START RequestId: {request_id} Version: $LATEST")
+        self._send(
+            {
+                "requestId": request_id,
+                "event": event.decode(),
+                "deadlineMs": int(time.time() * 1000 + timeout * 1000),
+                "functionArn": self.spec.arn,
+            }
+        )
+        answer = self._receive(deadline)
+        if answer is None:
+            invocation = self._ended(request_id, deadline)
+        elif answer["type"] == "result":
+            invocation = Invocation(answer["payload"].encode())
+        else:
+            invocation = Invocation.failed(answer["payload"])
+        self._report(request_id, started)
+        return invocation
+
+    def _ended(self, request_id: str, deadline: float) -> Invocation:
+        """The invocation got no answer: the sandbox ran out of time or memory, or died."""
+        if self.alive and time.monotonic() >= deadline:
+            self.stop()
+            self._lambda_log(
+                f"{request_id} Task timed out after {self.spec.timeout_seconds:.2f} seconds"
+            )
+            return Invocation.failed(timed_out(request_id, self.spec.timeout_seconds))
+        over = self.peak_memory_mb() > self.spec.memory_mb
+        self.stop()
+        if over:
+            return Invocation.failed(
+                _runtime_exit(request_id, "Runtime.OutOfMemory", "signal: killed")
+            )
+        return Invocation.failed(self._exit_payload(request_id))
+
+    def _exit_payload(self, request_id: str) -> dict[str, Any]:
+        code = self.process.wait()
+        how = f"signal: {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+        return _runtime_exit(request_id, "Runtime.ExitError", how)
+
+    def peak_memory_mb(self) -> float:
+        """The peak resident memory of the process (VmHWM), which is what Lambda limits."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return 0.0
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def _report(self, request_id: str, started: float) -> None:
+        duration_ms = (time.monotonic() - started) * 1000
+        init = f"\tInit Duration: {self.init_ms:.2f} ms" if self.init_ms is not None else ""
+        self.init_ms = None
+        self._lambda_log(f"END RequestId: {request_id}")
+        self._lambda_log(
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+            f"Billed Duration: {math.ceil(duration_ms)} ms\tMemory Size: {self.spec.memory_mb} MB"
+            f"\tMax Memory Used: {math.ceil(self.peak_memory_mb())} MB{init}"
+        )
+
+    # -- the channel to lambda_runtime.py ------------------------------------------------------
+
+    def _send(self, message: dict[str, Any]) -> None:
+        data = json.dumps(message).encode()
+        self._manager.sendall(struct.pack(">I", len(data)) + data)
+
+    def _receive(self, deadline: float) -> dict[str, Any] | None:
+        """The runtime's next message, or None when the deadline passes, the peak memory goes
+        over MemorySize (checked every MEMORY_POLL_SECONDS) or the process ends."""
+        buffer = b""
+        while True:
+            if len(buffer) >= 4:
+                size = struct.unpack(">I", buffer[:4])[0]
+                if len(buffer) >= 4 + size:
+                    return dict(json.loads(buffer[4 : 4 + size]))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.peak_memory_mb() > self.spec.memory_mb:
+                return None
+            self._manager.settimeout(min(remaining, MEMORY_POLL_SECONDS))
+            try:
+                chunk = self._manager.recv(1 << 16)
+            except TimeoutError:
+                continue
+            except OSError:
+                return None
+            if not chunk:
+                return None
+            buffer += chunk
+
+    def _forward_logs(self, pipe: IO[str]) -> None:
+        for line in pipe:
+            self._log.write(self.spec.logical_id, self.stream[-8:], line)
+
+    def _lambda_log(self, line: str) -> None:
+        self._log.write(self.spec.logical_id, self.stream[-8:], line)
 
 
-def timed_out(spec: FunctionSpec, request_id: str) -> Invocation:
-    return Invocation(
-        payload={
-            "errorType": "Sandbox.Timedout",
-            "errorMessage": (
-                f"RequestId: {request_id} Error: Task timed out after "
-                f"{spec.timeout_seconds:.2f} seconds"
-            ),
-        },
-        function_error="Unhandled",
-    )
+class SandboxPool:
+    """The warm instances of one function: an idle one serves the next invocation, else a new
+    one cold-starts (at most MAX_INSTANCES at once; more invocations wait for one)."""
+
+    def __init__(self, spec: FunctionSpec, endpoint_url: str, log: FunctionLog) -> None:
+        self.spec = spec
+        self._environment = lambda_environment(spec, endpoint_url)
+        self._allowed = importable_modules(requirement_files(spec.python_path))
+        self._log = log
+        self._idle: list[Sandbox] = []
+        self._all: set[Sandbox] = set()
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(MAX_INSTANCES)
+        self.cold_starts = 0
+
+    def invoke(self, event: bytes) -> Invocation:
+        request_id = str(uuid.uuid4())
+        with self._slots:
+            sandbox = self._take()
+            if sandbox is None:
+                sandbox = Sandbox(self.spec, self._environment, self._log)
+                with self._lock:
+                    self._all.add(sandbox)
+                    self.cold_starts += 1
+                init_error = sandbox.start(self._allowed)
+                if init_error is not None:
+                    self._forget(sandbox)
+                    return Invocation.failed({**init_error, "requestId": request_id})
+            invocation = sandbox.invoke(event, request_id)
+            if sandbox.alive:
+                with self._lock:
+                    self._idle.append(sandbox)
+            else:
+                self._forget(sandbox)
+            return invocation
+
+    def _take(self) -> Sandbox | None:
+        with self._lock:
+            while self._idle:
+                sandbox = self._idle.pop()
+                if sandbox.alive:
+                    return sandbox
+                self._all.discard(sandbox)
+            return None
+
+    def _forget(self, sandbox: Sandbox) -> None:
+        with self._lock:
+            self._all.discard(sandbox)
+
+    def close(self) -> None:
+        with self._lock:
+            sandboxes, self._all, self._idle = list(self._all), set(), []
+        for sandbox in sandboxes:
+            sandbox.stop()
+
+
+def timed_out(request_id: str, timeout_seconds: float) -> dict[str, Any]:
+    """What Lambda answers when an invocation outlives the function's Timeout."""
+    return {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": (
+            f"RequestId: {request_id} Error: Task timed out after {timeout_seconds:.2f} seconds"
+        ),
+    }
+
+
+def _runtime_exit(request_id: str, error_type: str, how: str) -> dict[str, Any]:
+    """What Lambda answers when the runtime process ends during an invocation."""
+    return {
+        "errorType": error_type,
+        "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {how}",
+    }
+
+
+def _site_packages() -> list[str]:
+    """Where the tool's environment keeps installed distributions (the function's bundle)."""
+    paths = sysconfig.get_paths()
+    return list(dict.fromkeys([paths["purelib"], paths["platlib"]]))

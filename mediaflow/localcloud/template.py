@@ -78,6 +78,7 @@ class FunctionSpec:
     name: str
     code_dir: Path
     handler: str
+    runtime: str
     environment: dict[str, str]
     timeout_seconds: int
     memory_mb: int
@@ -252,6 +253,7 @@ class Stack:
             name=self.physical_name(logical_id),
             code_dir=code_dir,
             handler=props["Handler"],
+            runtime=runtime,
             environment={key: str(self.resolve(val)) for key, val in variables.items()},
             timeout_seconds=int(self.resolve(props.get("Timeout", self._global_timeout))),
             memory_mb=int(self.resolve(props.get("MemorySize", self._global_memory))),
