@@ -1,7 +1,10 @@
 """Structure of every workflow in statemachines/: what the console would not catch until a run.
 
 Every target exists, every state is reachable, every Task is caught (by its own Catch, or by
-the Parallel or Map around it), and every Lambda task retries Lambda's transient errors.
+the Parallel or Map around it), and every Lambda task retries Lambda's transient errors. Retry
+and Catch name only errors AWS reports for the task's integration (mediaflow/localcloud/
+aws_errors.py), retry only transient ones, and the retry blocks ASL makes us repeat stay
+identical.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from typing import Any
 
 import pytest
 
+from mediaflow.localcloud import aws_errors
+from mediaflow.localcloud.faults import FaultCatalogue, project_catalogue
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / "statemachines").glob("*.asl.json"))
 TRANSIENT_LAMBDA_ERRORS = {
@@ -23,6 +29,8 @@ TRANSIENT_LAMBDA_ERRORS = {
     "Lambda.TooManyRequestsException",
 }
 CATCH_ALL = "States.ALL"
+# Step Functions' own errors, which any state can report.
+STATES_ERRORS = {CATCH_ALL, "States.TaskFailed", aws_errors.STATES_TIMEOUT.name}
 
 
 def _nested_machines(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -134,3 +142,166 @@ def test_a_missing_start_is_found(ingest: dict[str, Any]) -> None:
     broken = copy.deepcopy(ingest)
     broken["StartAt"] = "Nowhere"
     assert "StartAt 'Nowhere' is not a state" in problems(broken)
+
+
+# -- error names: AWS's own, and the copies ASL makes us keep -----------------------------------
+
+
+def _tasks(states: dict[str, Any], where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            yield f"{where}{name}", state
+        for nested in _nested_machines(state):
+            yield from _tasks(nested["States"], f"{where}{name} > ")
+
+
+def _task_errors(task: dict[str, Any], catalogue: FaultCatalogue) -> dict[str, bool]:
+    """What a Task can end with on AWS: name -> whether retrying can help."""
+    resource = task["Resource"]
+    if resource == aws_errors.LAMBDA_INVOKE_RESOURCE:
+        # "${InspectFunctionArn}" -> InspectFunction
+        function = task["Parameters"]["FunctionName"].removeprefix("${").removesuffix("Arn}")
+        found = {
+            error.name: error.transient
+            for error in (*aws_errors.LAMBDA_SERVICE_ERRORS, *aws_errors.LAMBDA_FUNCTION_ERRORS)
+        }
+        found.update(dict.fromkeys(catalogue.own_errors[function], False))
+    else:
+        integration = aws_errors.integration_of(resource)
+        assert integration, f"{resource} is not in aws_errors"
+        found = {error.name: error.transient for error in integration.errors}
+    if "TimeoutSeconds" in task:
+        found[aws_errors.STATES_TIMEOUT.name] = True
+    return found
+
+
+def error_name_problems(machine: dict[str, Any], catalogue: FaultCatalogue) -> list[str]:
+    """Names in Retry or Catch that AWS never reports there, and retries of what cannot pass."""
+    found: list[str] = []
+
+    def check(where: str, state: dict[str, Any], possible: dict[str, bool]) -> None:
+        for retrier in state.get("Retry", []):
+            for name in retrier["ErrorEquals"]:
+                if name == CATCH_ALL:
+                    continue
+                if name not in possible and name not in STATES_ERRORS:
+                    found.append(f"{where!r} retries {name}, which AWS never reports there")
+                elif not possible.get(name, True):
+                    found.append(f"{where!r} retries {name}, which retrying cannot cure")
+        for catcher in state.get("Catch", []):
+            for name in catcher["ErrorEquals"]:
+                if name not in possible and name not in STATES_ERRORS:
+                    found.append(f"{where!r} catches {name}, which AWS never reports there")
+
+    def walk(states: dict[str, Any], where: str) -> dict[str, bool]:
+        reported: dict[str, bool] = {}
+        for name, state in states.items():
+            possible: dict[str, bool] = {}
+            if state["Type"] == "Task":
+                possible = _task_errors(state, catalogue)
+            for nested in _nested_machines(state):
+                # An error a branch does not catch is the Parallel's or Map's.
+                possible.update(walk(nested["States"], f"{where}{name} > "))
+            check(f"{where}{name}", state, possible)
+            reported.update(possible)
+        return reported
+
+    walk(machine["States"], "")
+    return found
+
+
+def _shared_retry_blocks(machine: dict[str, Any]) -> dict[str, list[tuple[str, Any]]]:
+    """Every Lambda task's Retry, and every DynamoDB task's: ASL cannot share one."""
+    blocks: dict[str, list[tuple[str, Any]]] = {"lambda:invoke": [], "dynamodb": []}
+    for name, task in _tasks(machine["States"]):
+        if task["Resource"] == aws_errors.LAMBDA_INVOKE_RESOURCE:
+            blocks["lambda:invoke"].append((name, task.get("Retry")))
+        elif task["Resource"].startswith("arn:aws:states:::dynamodb:"):
+            blocks["dynamodb"].append((name, task.get("Retry")))
+    return blocks
+
+
+def retry_copies_that_differ(machine: dict[str, Any]) -> list[str]:
+    found = []
+    for kind, copies in _shared_retry_blocks(machine).items():
+        (first, model), *others = copies
+        found += [
+            f"{name!r} retries unlike {first!r}, the other {kind} tasks"
+            for name, retry in others
+            if retry != model
+        ]
+    return found
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_retry_and_catch_name_only_errors_aws_reports_there(path: Path) -> None:
+    assert error_name_problems(json.loads(path.read_text()), project_catalogue()) == []
+
+
+def test_a_name_aws_never_reports_is_found(ingest: dict[str, Any]) -> None:
+    broken = copy.deepcopy(ingest)
+    labels = broken["States"]["Make thumbnail and detect labels"]["Branches"][1]["States"]
+    labels["Detect labels"]["Retry"][0]["ErrorEquals"].append("Rekognition.InternalServerError")
+    broken["States"]["Claim object"]["Retry"][0]["ErrorEquals"].append(
+        "DynamoDB.RequestLimitExceeded"
+    )
+
+    assert error_name_problems(broken, project_catalogue()) == [
+        "'Claim object' retries DynamoDB.RequestLimitExceeded, which AWS never reports there",
+        "'Make thumbnail and detect labels > Detect labels' retries "
+        "Rekognition.InternalServerError, which AWS never reports there",
+    ]
+
+
+def test_a_retry_of_a_permanent_error_is_found(ingest: dict[str, Any]) -> None:
+    broken = copy.deepcopy(ingest)
+    broken["States"]["Analyze audio"]["Retry"][-1]["ErrorEquals"].append("Runtime.OutOfMemory")
+
+    assert error_name_problems(broken, project_catalogue()) == [
+        "'Analyze audio' retries Runtime.OutOfMemory, which retrying cannot cure"
+    ]
+
+
+def test_the_retry_blocks_asl_makes_us_repeat_are_identical(ingest: dict[str, Any]) -> None:
+    blocks = _shared_retry_blocks(ingest)
+    # the comment that explains the copies is where a reader of the file looks first
+    assert "repeated on purpose" in ingest["Comment"]
+    assert len(blocks["lambda:invoke"]) == 4 and len(blocks["dynamodb"]) == 5
+    assert retry_copies_that_differ(ingest) == []
+
+
+def test_a_retry_copy_that_drifted_is_found(ingest: dict[str, Any]) -> None:
+    broken = copy.deepcopy(ingest)
+    broken["States"]["Record rejection"]["Retry"][0]["MaxAttempts"] = 3
+    branch = broken["States"]["Make thumbnail and detect labels"]["Branches"][0]
+    branch["States"]["Make thumbnail"]["Retry"].pop()
+
+    assert retry_copies_that_differ(broken) == [
+        "'Make thumbnail and detect labels > Make thumbnail' retries unlike 'Inspect object', "
+        "the other lambda:invoke tasks",
+        "'Record rejection' retries unlike 'Claim object', the other dynamodb tasks",
+    ]
+
+
+def _backoff_ceiling(retrier: dict[str, Any]) -> float:
+    """The most a retrier can wait in all (full jitter waits between 0 and each step)."""
+    steps = [
+        retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** attempt
+        for attempt in range(retrier.get("MaxAttempts", 3))
+    ]
+    cap = retrier.get("MaxDelaySeconds")
+    return sum(min(step, cap) if cap else step for step in steps)
+
+
+def test_lambda_throttling_is_waited_out_for_minutes_within_the_execution_timeout(
+    ingest: dict[str, Any],
+) -> None:
+    (_, retry), *_ = _shared_retry_blocks(ingest)["lambda:invoke"]
+    throttled = next(r for r in retry if "Lambda.TooManyRequestsException" in r["ErrorEquals"])
+    assert throttled["JitterStrategy"] == "FULL"
+    # full jitter waits half the ceiling on average: at least four minutes
+    assert _backoff_ceiling(throttled) / 2 >= 240
+    # and the execution outlives the slowest task with every budget spent
+    audio = ingest["States"]["Analyze audio"]
+    slowest = 2 * audio["TimeoutSeconds"] + sum(_backoff_ceiling(r) for r in audio["Retry"])
+    assert ingest["TimeoutSeconds"] > 1.5 * slowest

@@ -520,6 +520,27 @@ def test_every_substitution_is_used_and_every_placeholder_defined(
     assert undefined == set(), "placeholders in the ASL file without a DefinitionSubstitution"
 
 
+def _lambda_tasks(states: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for state in states.values():
+        if state.get("Resource") == "arn:aws:states:::lambda:invoke":
+            yield state
+        for branch in state.get("Branches", []):
+            yield from _lambda_tasks(branch["States"])
+
+
+def test_executions_time_out_and_tasks_outwait_their_functions(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    definition = json.loads(definition_path(resources).read_text())
+    # without it a hung execution holds its record for a year and ExecutionsTimedOut never rises
+    assert 0 < definition["TimeoutSeconds"] < 86400
+    default = template["Globals"]["Function"].get("Timeout", 3)
+    for task in _lambda_tasks(definition["States"]):
+        # "${ThumbnailFunctionArn}": a slow function ends as Lambda ends it, Sandbox.Timedout
+        function = task["Parameters"]["FunctionName"][2:-4]
+        assert task["TimeoutSeconds"] > props(resources, function).get("Timeout", default)
+
+
 def test_state_machine_runs_only_after_function_log_groups(resources: dict[str, Any]) -> None:
     depends_on = set(resources["IngestStateMachine"].get("DependsOn", []))
     assert {f"{function}LogGroup" for function in FUNCTIONS} <= depends_on

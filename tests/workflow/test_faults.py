@@ -1,5 +1,6 @@
 """Services throttle and Lambdas time out: transient faults are absorbed by the workflow's
 retries (and show in the history); permanent ones end in one FAILED record and one DLQ message.
+Every fault is one AWS reports for that call (mediaflow/localcloud/aws_errors.py).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import pytest
 from mediaflow.localcloud import LocalCloud
 from mediaflow.localcloud.faults import FOREVER, Fault
 from tests.workflow.conftest import execution_of, record_of
-from tests.workflow.test_ingest import photo_jpeg
+from tests.workflow.test_ingest import photo_jpeg, tone_wav
 
 KEY = "uploads/phone-9/faulty.jpg"
+AUDIO_KEY = "uploads/recorder-2/always.wav"
 
 
 def failed_tasks(cloud: LocalCloud, record: dict) -> list[str]:
@@ -24,15 +26,29 @@ def failed_tasks(cloud: LocalCloud, record: dict) -> list[str]:
     ]
 
 
+def upload_for(cloud: LocalCloud, target: str) -> str:
+    """Audio for the audio function, a photo for everything else; returns the key."""
+    if target == "AudioFunction":
+        cloud.upload(tone_wav(), AUDIO_KEY)
+        return AUDIO_KEY
+    cloud.upload(photo_jpeg(), KEY)
+    return KEY
+
+
 @pytest.mark.parametrize(
     ("target", "error", "times"),
     [
         ("InspectFunction", "Lambda.TooManyRequestsException", 3),
         ("ThumbnailFunction", "Lambda.ServiceException", 2),
+        ("ThumbnailFunction", "Lambda.SdkClientException", 1),
         ("ThumbnailFunction", "Sandbox.Timedout", 1),
         ("rekognition:DetectLabels", "Rekognition.ThrottlingException", 3),
+        ("rekognition:DetectLabels", "Rekognition.InternalServerErrorException", 2),
         ("dynamodb:PutItem", "DynamoDB.ProvisionedThroughputExceededException", 2),
+        ("dynamodb:PutItem", "DynamoDB.RequestLimitExceededException", 1),
         ("dynamodb:UpdateItem", "DynamoDB.ThrottlingException", 1),
+        ("dynamodb:UpdateItem", "DynamoDB.InternalServerErrorException", 2),
+        ("dynamodb:UpdateItem", "DynamoDB.AmazonDynamoDBException", 1),
     ],
 )
 def test_a_transient_fault_is_absorbed_by_the_retries(
@@ -50,23 +66,37 @@ def test_a_transient_fault_is_absorbed_by_the_retries(
     assert cloud.queue_messages(cloud.dlq_url) == []
 
 
+def test_lambda_throttling_longer_than_the_old_budget_is_waited_out(cloud: LocalCloud) -> None:
+    # Until the budget was sized for minutes, the sixth throttle in a row ended FAILED: five
+    # retries, about 31 s of back-off. A burst beyond the account's concurrency lasts longer.
+    throttles = 10
+    cloud.faults.add(Fault("ThumbnailFunction", "Lambda.TooManyRequestsException", throttles))
+
+    cloud.upload(photo_jpeg(), KEY)
+    cloud.wait_until_settled()
+
+    record = record_of(cloud, KEY)
+    assert record["status"] == "PROCESSED"
+    assert failed_tasks(cloud, record) == ["Lambda.TooManyRequestsException"] * throttles
+    assert cloud.queue_messages(cloud.dlq_url) == []
+
+
 @pytest.mark.parametrize(
     ("target", "error"),
     [
         ("ThumbnailFunction", "Lambda.ServiceException"),
         ("AudioFunction", "Sandbox.Timedout"),
         ("InspectFunction", "Lambda.TooManyRequestsException"),
+        ("rekognition:DetectLabels", "Rekognition.InternalServerErrorException"),
+        ("dynamodb:PutItem", "DynamoDB.RequestLimitExceededException"),
     ],
 )
 def test_a_permanent_fault_ends_in_one_failed_record_and_one_dlq_message(
     cloud: LocalCloud, target: str, error: str
 ) -> None:
-    from tests.workflow.test_ingest import tone_wav
-
     cloud.faults.add(Fault(target, error, FOREVER))
-    key = "uploads/recorder-2/always.wav" if target == "AudioFunction" else KEY
 
-    cloud.upload(tone_wav() if target == "AudioFunction" else photo_jpeg(), key)
+    key = upload_for(cloud, target)
     cloud.wait_until_settled()
 
     record = record_of(cloud, key)
@@ -79,10 +109,34 @@ def test_a_permanent_fault_ends_in_one_failed_record_and_one_dlq_message(
     assert body["executionArn"] == record["executionArn"] and body["error"] == error
 
 
+@pytest.mark.parametrize(
+    ("target", "error"),
+    [
+        ("AudioFunction", "Runtime.OutOfMemory"),
+        ("InspectFunction", "Runtime.ImportModuleError"),
+        ("dynamodb:PutItem", "DynamoDB.ResourceNotFoundException"),
+    ],
+)
+def test_an_error_retrying_cannot_cure_fails_at_once(
+    cloud: LocalCloud, target: str, error: str
+) -> None:
+    cloud.faults.add(Fault(target, error, FOREVER))
+
+    key = upload_for(cloud, target)
+    cloud.wait_until_settled()
+
+    record = record_of(cloud, key)
+    assert (record["status"], record["error"]) == ("FAILED", error)
+    assert failed_tasks(cloud, record) == [error]
+    (message,) = cloud.queue_messages(cloud.dlq_url)
+    assert json.loads(message["Body"])["error"] == error
+
+
 def test_an_event_whose_execution_cannot_start_lands_in_the_rules_dead_letter_queue(
     cloud: LocalCloud,
 ) -> None:
-    cloud.faults.add(Fault("events:StartExecution", "States.ExecutionLimitExceeded"))
+    # StartExecution answers 400, which EventBridge does not retry
+    cloud.faults.add(Fault("events:StartExecution", "ExecutionLimitExceeded"))
 
     cloud.upload(photo_jpeg(), KEY)
     cloud.wait_until_settled()
@@ -95,3 +149,20 @@ def test_an_event_whose_execution_cannot_start_lands_in_the_rules_dead_letter_qu
         ":rule/mediaflow-ingest-state-machine-object-created-local"
     )
     assert "ExecutionLimitExceeded" in attributes["ERROR_MESSAGE"]["StringValue"]
+
+
+@pytest.mark.parametrize(
+    ("target", "error"),
+    [
+        # the names the workflow used to retry, which AWS never reports
+        ("rekognition:DetectLabels", "Rekognition.InternalServerError"),
+        ("rekognition:DetectLabels", "Rekognition.LimitExceededException"),
+        ("dynamodb:PutItem", "DynamoDB.RequestLimitExceeded"),
+        ("InspectFunction", "Lambda.Unknown"),
+        ("NoSuchFunction", "RuntimeError"),
+    ],
+)
+def test_a_fault_aws_cannot_produce_is_refused(cloud: LocalCloud, target: str, error: str) -> None:
+    with pytest.raises(ValueError, match=target):
+        cloud.faults.add(Fault(target, error))
+    assert cloud.faults.faults == []
