@@ -27,8 +27,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mediaflow.cli.tables import history_rows, summarize_result, table
-from mediaflow.localcloud.faults import parse_fault
-from mediaflow.localcloud.template import TemplateError
+from mediaflow.localcloud.faults import FaultCatalogue, parse_fault
+from mediaflow.localcloud.template import Stack, TemplateError
 from mediaflow.operations.recovery import (
     UPLOAD_PREFIX,
     ReconcileReport,
@@ -197,7 +197,8 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError("no files to process")
     output: Path = args.output
     (output / "thumbnails").mkdir(parents=True, exist_ok=True)
-    faults = [parse_fault(text) for text in args.fault]
+    catalogue = FaultCatalogue.of(Stack(args.project))
+    faults = [parse_fault(text, catalogue) for text in args.fault]
     # Lambda logs go to CloudWatch; here they go to a file, so the report stays readable.
     log_path = output / "functions.log"
     log_path.write_text("")

@@ -28,7 +28,7 @@ from moto.server import ThreadedMotoServer
 from mediaflow.localcloud import moto_patches
 from mediaflow.localcloud.engine import EngineConfig
 from mediaflow.localcloud.eventbridge import RuleDelivery, deliveries
-from mediaflow.localcloud.faults import Fault, FaultPlan
+from mediaflow.localcloud.faults import Fault, FaultCatalogue, FaultPlan
 from mediaflow.localcloud.sandbox import FunctionLog, Invocation, SandboxPool
 from mediaflow.localcloud.shards import EngineShards
 from mediaflow.localcloud.template import ACCOUNT_ID, REGION, Stack, StateMachineSpec, local_name
@@ -58,7 +58,7 @@ class LocalCloud:
         self.parameter_overrides = dict(parameter_overrides or {})
         self.clock_factor = clock_factor
         self.max_concurrent_executions = max_concurrent_executions
-        self.faults = FaultPlan()
+        self.faults = FaultPlan(catalogue=FaultCatalogue.of(self.stack))
         for fault in faults or []:
             self.faults.add(fault)
         self.calls: Counter[str] = Counter()
@@ -70,7 +70,7 @@ class LocalCloud:
         )
         self.state_machine_arn = self.stack.arn(self.machine.logical_id)
         self.deliver_events = deliver_events
-        self.engines = engines or os.cpu_count() or 1
+        self.engines = engines or _engines_from_environment()
         self._own_log = function_log is None
         self.function_log = function_log or Path(
             tempfile.mkstemp(prefix="mediaflow-functions-", suffix=".log")[1]
@@ -131,12 +131,13 @@ class LocalCloud:
         )
         self._delivery = RuleDelivery(
             lambda event: deliveries(event, ACCOUNT_ID, REGION),
-            self.sfn,
+            self._shards.start_execution,
             self.sqs,
             self.faults,
             running=lambda: len(self._shards.running),
             changed=self._shards.changed,
             max_running=self.max_concurrent_executions,
+            clock_factor=self.clock_factor,
         )
         if self.deliver_events:
             moto_patches.event_bus["publish"] = self._delivery.publish
@@ -191,7 +192,11 @@ class LocalCloud:
         self.events.put_rule(
             Name=local_name(rule.logical_id), EventPattern=json.dumps(rule.pattern)
         )
-        target: dict[str, Any] = {"Id": self.machine.logical_id, "Arn": self.state_machine_arn}
+        target: dict[str, Any] = {
+            "Id": self.machine.logical_id,
+            "Arn": self.state_machine_arn,
+            "RetryPolicy": {key: int(value) for key, value in rule.retry_policy.items()},
+        }
         if rule.dead_letter_queue:
             target["DeadLetterConfig"] = {"Arn": self.stack.arn(rule.dead_letter_queue)}
         self.events.put_targets(Rule=local_name(rule.logical_id), Targets=[target])
@@ -354,6 +359,18 @@ class LocalCloud:
         if logical_id not in self._pools:
             self._pools[logical_id] = SandboxPool(spec, self.endpoint_url, self.log)
         return self._pools[logical_id].invoke(json.dumps(event).encode())
+
+
+def _engines_from_environment() -> int:
+    """MEDIAFLOW_ENGINES, the engine processes to run executions on; one per core by default."""
+    text = os.environ.get("MEDIAFLOW_ENGINES", "").strip()
+    if not text:
+        return os.cpu_count() or 1
+    if not text.isdigit() or int(text) < 1:
+        raise LocalCloudError(
+            f"MEDIAFLOW_ENGINES must be a whole number of at least 1, not {text!r}"
+        )
+    return int(text)
 
 
 def _plain(value: Any) -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
-import traceback
+import uuid
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -27,11 +27,11 @@ from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from moto import mock_aws
 
-from mediaflow.localcloud import moto_patches, rekognition
+from mediaflow.localcloud import lambda_failures, moto_patches, rekognition
 from mediaflow.localcloud.channel import Channel
 from mediaflow.localcloud.dependencies import importable_modules, requirement_files
 from mediaflow.localcloud.faults import Fault
-from mediaflow.localcloud.sandbox import FunctionLog, Invocation, SandboxPool, timed_out
+from mediaflow.localcloud.sandbox import FunctionLog, Invocation, SandboxPool
 from mediaflow.localcloud.service_answers import answer, error_answer
 from mediaflow.localcloud.template import REGION, FunctionSpec
 
@@ -157,11 +157,11 @@ class Engine:
         fault: Fault | None = self.channel.call("invoking", spec.logical_id, json.loads(event))
         if fault and fault.is_service_error:
             return error_answer(fault.code, f"injected fault: {fault.error}", fault.http_status)
-        if fault and fault.error == "Sandbox.Timedout":
-            invocation = Invocation.failed(timed_out("injected-fault", spec.timeout_seconds))
-        elif fault:
+        if fault:
             invocation = Invocation.failed(
-                {"errorType": fault.error, "errorMessage": f"injected fault: {fault.error}"}
+                lambda_failures.injected_payload(
+                    fault.error, str(uuid.uuid4()), spec.timeout_seconds
+                )
             )
         else:
             if spec.logical_id not in self.pools:
@@ -194,7 +194,3 @@ class Engine:
                 "InvalidS3ObjectException", f"Unable to get object metadata from S3: {error}", 400
             )
         return answer(200, result)
-
-
-def describe_internal_error(error: BaseException) -> str:
-    return "".join(traceback.format_exception(error)).strip()

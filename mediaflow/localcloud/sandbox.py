@@ -24,10 +24,12 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from mediaflow.localcloud import lambda_failures
 from mediaflow.localcloud.dependencies import importable_modules, requirement_files
 from mediaflow.localcloud.template import REGION, FunctionSpec
 
@@ -49,8 +51,8 @@ class Invocation:
         return json.loads(self.body)
 
     @classmethod
-    def failed(cls, payload: dict[str, Any]) -> Invocation:
-        return cls(json.dumps(payload).encode(), "Unhandled")
+    def failed(cls, payload: Mapping[str, object]) -> Invocation:
+        return cls(lambda_failures.payload_body(payload), "Unhandled")
 
 
 class FunctionLog:
@@ -186,19 +188,19 @@ class Sandbox:
             self._lambda_log(
                 f"{request_id} Task timed out after {self.spec.timeout_seconds:.2f} seconds"
             )
-            return Invocation.failed(timed_out(request_id, self.spec.timeout_seconds))
+            return Invocation.failed(
+                lambda_failures.timeout_payload(request_id, self.spec.timeout_seconds)
+            )
         over = self.peak_memory_mb() > self.spec.memory_mb
         self.stop()
         if over:
-            return Invocation.failed(
-                _runtime_exit(request_id, "Runtime.OutOfMemory", "signal: killed")
-            )
+            return Invocation.failed(lambda_failures.out_of_memory_payload(request_id))
         return Invocation.failed(self._exit_payload(request_id))
 
-    def _exit_payload(self, request_id: str) -> dict[str, Any]:
+    def _exit_payload(self, request_id: str) -> dict[str, str]:
         code = self.process.wait()
-        how = f"signal: {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
-        return _runtime_exit(request_id, "Runtime.ExitError", how)
+        how = f"signal: {signal.Signals(-code).name.lower()}" if code < 0 else f"exit status {code}"
+        return lambda_failures.runtime_exit_payload(request_id, how)
 
     def peak_memory_mb(self) -> float:
         """The peak resident memory of the process (VmHWM), which is what Lambda limits."""
@@ -313,24 +315,6 @@ class SandboxPool:
             sandboxes, self._all, self._idle = list(self._all), set(), []
         for sandbox in sandboxes:
             sandbox.stop()
-
-
-def timed_out(request_id: str, timeout_seconds: float) -> dict[str, Any]:
-    """What Lambda answers when an invocation outlives the function's Timeout."""
-    return {
-        "errorType": "Sandbox.Timedout",
-        "errorMessage": (
-            f"RequestId: {request_id} Error: Task timed out after {timeout_seconds:.2f} seconds"
-        ),
-    }
-
-
-def _runtime_exit(request_id: str, error_type: str, how: str) -> dict[str, Any]:
-    """What Lambda answers when the runtime process ends during an invocation."""
-    return {
-        "errorType": error_type,
-        "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {how}",
-    }
 
 
 def _site_packages() -> list[str]:

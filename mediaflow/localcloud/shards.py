@@ -23,7 +23,8 @@ import boto3
 
 from mediaflow.localcloud.channel import Channel
 from mediaflow.localcloud.engine import EngineConfig
-from mediaflow.localcloud.service_answers import Answer, answer
+from mediaflow.localcloud.faults import Fault
+from mediaflow.localcloud.service_answers import Answer, answer, error_answer
 from mediaflow.localcloud.zygote import Zygote
 
 _NAMES_AN_EXECUTION = {
@@ -48,6 +49,7 @@ class EngineShards:
         self._owner: dict[str, int] = {}
         self.internal_errors: list[str] = []
         self._session: boto3.Session | None = None
+        self._take_fault = handlers["take_fault"]
         handlers = {**handlers, "execution_ended": self._execution_ended}
         self._pids: list[int] = []
         self._channels: list[Channel] = []
@@ -87,15 +89,23 @@ class EngineShards:
 
     # -- routing -----------------------------------------------------------------------------
 
+    def start_execution(self, params: dict[str, Any]) -> dict[str, Any]:
+        """StartExecution on the shard of the input's object key; the parsed answer."""
+        shard = _shard_of(params.get("input", "{}"), len(self._channels))
+        parsed: dict[str, Any] = self._channels[shard].call("sfn", "start_execution", params)
+        if "executionArn" in parsed:
+            self._started(parsed["executionArn"], shard)
+        return parsed
+
     def _route(self, model: Any, context: dict[str, Any], **_: Any) -> Answer:
         operation = model.name
         params = context["mediaflow_parameters"]
         method = _snake(operation)
+        fault: Fault | None = self._take_fault(f"stepfunctions:{operation}")
+        if fault:
+            return error_answer(fault.code, f"injected fault: {fault.error}", fault.http_status)
         if operation == "StartExecution":
-            shard = _shard_of(params.get("input", "{}"), len(self._channels))
-            parsed = self._channels[shard].call("sfn", method, params)
-            if "executionArn" in parsed:
-                self._started(parsed["executionArn"], shard)
+            parsed = self.start_execution(params)
         elif operation == "ListExecutions":
             parsed = self._list_executions(params)
         elif operation in _NAMES_AN_EXECUTION:

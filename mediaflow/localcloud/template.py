@@ -98,6 +98,7 @@ class RuleSpec:
     logical_id: str
     pattern: dict[str, Any]
     dead_letter_queue: str | None  # logical ID
+    retry_policy: dict[str, Any]  # the target's RetryPolicy, as EventBridge's PutTargets takes it
 
 
 @dataclass(frozen=True)
@@ -301,6 +302,7 @@ class Stack:
                 logical_id=f"{logical_id}{event_id}",
                 pattern=self.resolve(event_props["Pattern"]),
                 dead_letter_queue=dlq["Fn::GetAtt"][0] if isinstance(dlq, dict) else None,
+                retry_policy=self.resolve(event_props.get("RetryPolicy", {})),
             )
         return StateMachineSpec(
             logical_id=logical_id,

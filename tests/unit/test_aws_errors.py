@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mediaflow.localcloud import aws_errors, lambda_runtime, sandbox
+from mediaflow.localcloud import aws_errors, lambda_failures, lambda_runtime
 from mediaflow.localcloud.faults import FOREVER, Fault, FaultCatalogue, parse_fault
 from mediaflow.localcloud.template import Stack
 
@@ -73,7 +73,7 @@ def test_every_task_resource_of_the_workflow_is_in_the_table() -> None:
 
 def test_the_sandbox_times_out_as_lambda_does() -> None:
     assert (
-        sandbox.timed_out("<id>", 30)
+        lambda_failures.timeout_payload("<id>", 30)
         == aws_errors.FAILURE_PAYLOADS[aws_errors.SANDBOX_TIMEDOUT]
         == {
             "errorType": "Sandbox.Timedout",

@@ -130,6 +130,23 @@ def test_an_event_whose_execution_cannot_start_lands_in_the_rules_dead_letter_qu
         ":rule/mediaflow-ingest-state-machine-object-created-local"
     )
     assert "ExecutionLimitExceeded" in attributes["ERROR_MESSAGE"]["StringValue"]
+    assert attributes["ERROR_CODE"]["StringValue"] == "RESOURCE_LIMIT_EXCEEDED"
+    assert attributes["RETRY_ATTEMPTS"]["StringValue"] == "0"
+
+
+def test_eventbridge_retries_a_throttled_start_and_the_upload_is_processed(
+    cloud: LocalCloud,
+) -> None:
+    # StartExecution is throttled three times: EventBridge retries it, with back-off
+    cloud.faults.add(Fault("events:StartExecution", "ThrottlingException", times=3))
+
+    cloud.upload(photo_jpeg(), KEY)
+    cloud.wait_until_settled()
+
+    assert record_of(cloud, KEY)["status"] == "PROCESSED"
+    assert len(cloud.executions()) == 1
+    assert cloud.queue_messages(cloud.rule_dlq_url or "") == []
+    assert cloud.faults.injected == {"events:StartExecution=ThrottlingException": 3}
 
 
 @pytest.mark.parametrize(

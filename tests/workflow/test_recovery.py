@@ -124,7 +124,8 @@ def test_redrive_starts_an_event_that_could_not_start_the_workflow(cloud: LocalC
     assert record_of(cloud, KEY)["status"] == "PROCESSED"
     assert cloud.queue_messages(cloud.dlq_url) == []
     assert report.executions_started == 1
-    assert "could not start: SDK_CLIENT_ERROR" in report.summary()
+    # EventBridge's ERROR_CODE for a StartExecution refused for its execution quota
+    assert "could not start: RESOURCE_LIMIT_EXCEEDED" in report.summary()
 
 
 def test_a_message_seen_again_after_a_lost_delete_starts_no_second_execution(
@@ -274,7 +275,9 @@ def test_reconcile_processes_a_newer_version_whose_event_was_lost(cloud: LocalCl
 
 def test_reconcile_takes_over_a_record_its_execution_abandoned(cloud: LocalCloud) -> None:
     # Given DynamoDB refused every update: the execution failed with its record still PROCESSING
-    cloud.faults.add(Fault("dynamodb:UpdateItem", "DynamoDB.ValidationException", times=FOREVER))
+    cloud.faults.add(
+        Fault("dynamodb:UpdateItem", "DynamoDB.AmazonDynamoDBException", times=FOREVER)
+    )
     cloud.upload(photo_jpeg(), KEY)
     cloud.wait_until_settled()
     stuck = record_of(cloud, KEY)
@@ -305,7 +308,9 @@ def test_reconcile_takes_over_a_record_its_execution_abandoned(cloud: LocalCloud
 
 
 def test_reconcile_marks_an_abandoned_record_failed_before_starting(cloud: LocalCloud) -> None:
-    cloud.faults.add(Fault("dynamodb:UpdateItem", "DynamoDB.ValidationException", times=FOREVER))
+    cloud.faults.add(
+        Fault("dynamodb:UpdateItem", "DynamoDB.AmazonDynamoDBException", times=FOREVER)
+    )
     cloud.upload(photo_jpeg(), KEY)
     cloud.wait_until_settled()
     stuck = record_of(cloud, KEY)
