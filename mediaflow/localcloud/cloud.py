@@ -32,6 +32,7 @@ from mediaflow.localcloud.faults import Fault, FaultCatalogue, FaultPlan
 from mediaflow.localcloud.sandbox import FunctionLog, Invocation, SandboxPool
 from mediaflow.localcloud.shards import EngineShards
 from mediaflow.localcloud.template import ACCOUNT_ID, REGION, Stack, StateMachineSpec, local_name
+from mediaflow.localcloud.zygote import Zygote
 
 
 class LocalCloudError(Exception):
@@ -93,6 +94,9 @@ class LocalCloud:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def __enter__(self) -> LocalCloud:
+        zygote = Zygote.shared()
+        # The endpoint is not known yet; the zygote prepares what does not depend on it.
+        zygote.prepare(self._engine_config(endpoint_url=""))
         moto_patches.apply_to_services()
         self._mock.start()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -108,14 +112,9 @@ class LocalCloud:
         self._log_file = self.function_log.open("a")
         self.log = FunctionLog(self._log_file)
         self._shards = EngineShards(
+            zygote,
             self.engines if self.deliver_events else 1,
-            EngineConfig(
-                functions=tuple(self.functions.values()),
-                definition=self.machine.definition,
-                endpoint_url=self.endpoint_url,
-                clock_factor=self.clock_factor,
-                function_log=str(self.function_log),
-            ),
+            self._engine_config(self.endpoint_url),
             {"take_fault": self._take_fault, "invoking": self._invoking},
         )
         self._shards.route_calls_of(boto3._get_default_session())
@@ -156,6 +155,15 @@ class LocalCloud:
         self._log_file.close()
         if self._own_log:
             self.function_log.unlink(missing_ok=True)
+
+    def _engine_config(self, endpoint_url: str) -> EngineConfig:
+        return EngineConfig(
+            functions=tuple(self.functions.values()),
+            definition=self.machine.definition,
+            endpoint_url=endpoint_url,
+            clock_factor=self.clock_factor,
+            function_log=str(self.function_log),
+        )
 
     # -- resources from the template ---------------------------------------------------------
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
 import uuid
 from dataclasses import dataclass
+from enum import Enum
 from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import unquote
@@ -25,6 +27,7 @@ from urllib.parse import unquote
 import boto3
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
+from botocore.utils import parse_timestamp
 from moto import mock_aws
 
 from mediaflow.localcloud import lambda_failures, moto_patches, rekognition
@@ -33,7 +36,7 @@ from mediaflow.localcloud.dependencies import importable_modules, requirement_fi
 from mediaflow.localcloud.faults import Fault
 from mediaflow.localcloud.sandbox import FunctionLog, Invocation, SandboxPool
 from mediaflow.localcloud.service_answers import answer, error_answer
-from mediaflow.localcloud.template import REGION, FunctionSpec
+from mediaflow.localcloud.template import ACCOUNT_ID, REGION, FunctionSpec
 
 INTERNAL_ERROR = "MediaflowLocalCloud.InternalError"
 
@@ -61,6 +64,33 @@ _MOCK_CONFIG: Any = {
 
 
 _prepared: set[str] = set()
+
+
+def _as_botocore_parses(value: Any) -> Any:
+    """moto's own history event as botocore parses it from the wire: enums as their strings,
+    `timestamp` as a datetime."""
+    if isinstance(value, dict):
+        return {
+            key: parse_timestamp(item) if key == "timestamp" else _as_botocore_parses(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_as_botocore_parses(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _without_execution_data(event: dict[str, Any]) -> dict[str, Any]:
+    """A history event without its input and output, as includeExecutionData=false gives it."""
+    return {
+        key: (
+            {name: value for name, value in detail.items() if name not in ("input", "output")}
+            if key.endswith("EventDetails") and isinstance(detail, dict)
+            else detail
+        )
+        for key, detail in event.items()
+    }
 
 
 def prepare(config: EngineConfig) -> None:
@@ -106,6 +136,7 @@ class Engine:
         self._log_file = open(config.function_log, "a")  # noqa: SIM115 - open as long as the shard
         self.log = FunctionLog(self._log_file)
         self.pools: dict[str, SandboxPool] = {}
+        self._pools_lock = threading.Lock()
         self.sfn: Any = boto3.client("stepfunctions", region_name=REGION)
         self.s3: Any = boto3.client("s3", region_name=REGION, endpoint_url=config.endpoint_url)
         session = boto3._get_default_session()
@@ -124,11 +155,38 @@ class Engine:
     def sfn_call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """One Step Functions API call on this shard's executions, answered as botocore parsed
         it (a ClientError's parsed response when it failed)."""
+        if method == "get_execution_history" and (page := self._history_page(params)):
+            return page
         try:
             response: dict[str, Any] = getattr(self.sfn, method)(**params)
         except ClientError as error:
             return dict(error.response)
         return response
+
+    def _history_page(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """GetExecutionHistory read from the execution itself: moto's answer goes through its
+        serialiser and botocore's parser (a tenth of a second for one image's history), and
+        ignores maxResults, nextToken and reverseOrder. None when the execution is unknown, for
+        moto to answer the error."""
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        backend: Any = stepfunctions_parser_backends[ACCOUNT_ID][REGION]
+        try:
+            execution = backend.describe_execution(params["executionArn"])
+        except Exception:
+            return None
+        events = [_as_botocore_parses(event) for event in execution.to_history_output()["events"]]
+        if params.get("reverseOrder"):
+            events.reverse()
+        if not params.get("includeExecutionData", True):
+            events = [_without_execution_data(event) for event in events]
+        # GetExecutionHistory: 100 events a page unless maxResults (at most 1000) says less.
+        size = min(int(params.get("maxResults") or 100), 1000)
+        start = int(params.get("nextToken") or 0)
+        page: dict[str, Any] = {"events": events[start : start + size]}
+        if start + size < len(events):
+            page["nextToken"] = str(start + size)
+        return page
 
     def _execution_ended(self, arn: str, internal_error: str | None) -> None:
         self.channel.notify("execution_ended", arn, internal_error)
@@ -164,9 +222,7 @@ class Engine:
                 )
             )
         else:
-            if spec.logical_id not in self.pools:
-                self.pools[spec.logical_id] = SandboxPool(spec, self.config.endpoint_url, self.log)
-            invocation = self.pools[spec.logical_id].invoke(event)
+            invocation = self._pool(spec).invoke(event)
         parsed: dict[str, Any] = {
             "StatusCode": 200,
             "ExecutedVersion": "$LATEST",
@@ -175,6 +231,12 @@ class Engine:
         if invocation.function_error:
             parsed["FunctionError"] = invocation.function_error
         return answer(200, parsed)
+
+    def _pool(self, spec: FunctionSpec) -> SandboxPool:
+        with self._pools_lock:
+            if spec.logical_id not in self.pools:
+                self.pools[spec.logical_id] = SandboxPool(spec, self.config.endpoint_url, self.log)
+            return self.pools[spec.logical_id]
 
     def _detect_labels(self, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         request = json.loads(params["body"])

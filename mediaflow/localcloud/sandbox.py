@@ -35,8 +35,9 @@ from mediaflow.localcloud.template import REGION, FunctionSpec
 
 RUNTIME_SCRIPT = Path(__file__).with_name("lambda_runtime.py")
 MEMORY_POLL_SECONDS = 0.01
-# Processes kept per function: enough for the executions the local cloud runs at once.
-MAX_INSTANCES = 8
+# Warm instances per function and engine. Lambda starts one per concurrent invocation; here a
+# cold start costs this machine's CPU, so beyond this many an invocation waits for an instance.
+MAX_INSTANCES = 2
 
 
 @dataclass(frozen=True)

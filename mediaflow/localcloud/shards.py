@@ -39,6 +39,7 @@ _NAMES_AN_EXECUTION = {
 class EngineShards:
     def __init__(
         self,
+        zygote: Zygote,
         count: int,
         config: EngineConfig,
         handlers: dict[str, Callable[..., Any]],
@@ -54,7 +55,6 @@ class EngineShards:
         self._pids: list[int] = []
         self._channels: list[Channel] = []
         # Shards are forked from a process that has imported the engine once: milliseconds each.
-        zygote = Zygote.shared()
         for number in range(count):
             connection, pid = zygote.start_shard(config)
             self._pids.append(pid)

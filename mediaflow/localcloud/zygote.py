@@ -24,6 +24,8 @@ from multiprocessing.connection import Connection
 from mediaflow.localcloud import engine
 
 _HEADER = struct.Struct(">I")
+# Importing the engine and parsing a definition take seconds; on a loaded machine, many more.
+START_TIMEOUT_SECONDS = 300
 
 
 class Zygote:
@@ -49,15 +51,27 @@ class Zygote:
                 cls._instance = cls()
             return cls._instance
 
+    def prepare(self, config: engine.EngineConfig) -> None:
+        """Have the zygote prepare for shards of this configuration now, while the hub starts."""
+        request = pickle.dumps(("prepare", config))
+        with self._lock:
+            self._socket.sendall(_HEADER.pack(len(request)) + request)
+
     def start_shard(self, config: engine.EngineConfig) -> tuple[Connection, int]:
         """A new shard running `engine.serve`, and the hub's end of its pipe; and its pid."""
         hub_end, shard_end = socket.socketpair()
-        request = pickle.dumps(config)
+        request = pickle.dumps(("start", config))
         with self._lock:
             socket.send_fds(
                 self._socket, [_HEADER.pack(len(request)) + request], [shard_end.fileno()]
             )
-            pid = _HEADER.unpack(_exactly(self._socket, _HEADER.size))[0]
+            self._socket.settimeout(START_TIMEOUT_SECONDS)
+            try:
+                pid = _HEADER.unpack(_exactly(self._socket, _HEADER.size))[0]
+            except (TimeoutError, EOFError) as error:
+                raise RuntimeError(f"the engine zygote did not start a shard: {error}") from None
+            finally:
+                self._socket.settimeout(None)
         shard_end.close()
         return Connection(hub_end.detach()), pid
 
@@ -79,33 +93,43 @@ def _exactly(sock: socket.socket, size: int) -> bytes:
 def _serve(hub: socket.socket) -> None:
     # Shards are never waited for here: the kernel reaps them.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    buffer, fds = b"", []
     while True:
         try:
-            message, fds, _, _ = socket.recv_fds(hub, 1 << 20, 1)
+            data, received, _, _ = socket.recv_fds(hub, 1 << 20, 16)
         except OSError:
             return
-        if not message:
+        if not data:
             return
-        (size,) = _HEADER.unpack(message[: _HEADER.size])
-        payload = message[_HEADER.size :]
-        while len(payload) < size:
-            payload += _exactly(hub, size - len(payload))
-        config = pickle.loads(payload)
-        engine.prepare(config)
-        pid = os.fork()
-        if pid == 0:
-            hub.close()
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            code = 0
-            try:
-                engine.serve(Connection(fds[0]), config)
-            except BaseException:
-                traceback.print_exc()
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(fds[0])
-        hub.sendall(_HEADER.pack(pid))
+        buffer += data
+        fds += received
+        # One read may hold several requests, or part of one: each is a length, then a pickle.
+        while len(buffer) >= _HEADER.size:
+            (size,) = _HEADER.unpack(buffer[: _HEADER.size])
+            if len(buffer) < _HEADER.size + size:
+                break
+            kind, config = pickle.loads(buffer[_HEADER.size : _HEADER.size + size])
+            buffer = buffer[_HEADER.size + size :]
+            engine.prepare(config)
+            if kind == "start":
+                hub.sendall(_HEADER.pack(_fork_shard(hub, fds.pop(0), config)))
+
+
+def _fork_shard(hub: socket.socket, pipe: int, config: engine.EngineConfig) -> int:
+    pid = os.fork()
+    if pid:
+        os.close(pipe)
+        return pid
+    hub.close()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    code = 0
+    try:
+        engine.serve(Connection(pipe), config)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        os._exit(code)
 
 
 if __name__ == "__main__":
