@@ -33,6 +33,7 @@ from mediaflow.localcloud.sandbox import FunctionLog, Invocation, SandboxPool
 from mediaflow.localcloud.shards import EngineShards
 from mediaflow.localcloud.template import ACCOUNT_ID, REGION, Stack, StateMachineSpec, local_name
 from mediaflow.localcloud.zygote import Zygote
+from mediaflow.operations.stack import StackResources
 
 
 class LocalCloudError(Exception):
@@ -70,6 +71,8 @@ class LocalCloud:
             self.stack.the("AWS::Serverless::StateMachine")
         )
         self.state_machine_arn = self.stack.arn(self.machine.logical_id)
+        self.upload_prefix = self.stack.parameters["UploadPrefix"]
+        self.output_prefix = self.stack.parameters["OutputPrefix"]
         self.deliver_events = deliver_events
         self.engines = engines or _engines_from_environment()
         self._own_log = function_log is None
@@ -214,6 +217,12 @@ class LocalCloud:
     def dlq_url(self) -> str:
         """The queue the workflow sends failures to (`FailedEventsQueue`)."""
         return str(self.queue_urls[self.stack.the("AWS::SQS::Queue")])
+
+    def stack_resources(self) -> StackResources:
+        """What the operator tools act on, as a deployed stack's Outputs would name it."""
+        return StackResources(
+            self.bucket, self.table, self.state_machine_arn, self.dlq_url, self.upload_prefix
+        )
 
     # -- what the engine shards ask of the hub -----------------------------------------------
 

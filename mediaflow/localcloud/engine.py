@@ -38,7 +38,14 @@ from mediaflow.localcloud.sandbox import FunctionLog, Invocation, SandboxPool
 from mediaflow.localcloud.service_answers import answer, error_answer
 from mediaflow.localcloud.template import ACCOUNT_ID, REGION, FunctionSpec
 
-INTERNAL_ERROR = "MediaflowLocalCloud.InternalError"
+# An execution that ends so is one Step Functions could redrive; moto's interpreter cannot
+# resume one from its failed state, so the local cloud answers as AWS does for an execution it
+# will not redrive, and says why.
+UNFINISHED = ("FAILED", "TIMED_OUT", "ABORTED")
+NOT_REDRIVABLE = (
+    "The local cloud cannot redrive executions: moto's interpreter has no RedriveExecution "
+    "(README, Known limitations)"
+)
 
 
 @dataclass(frozen=True)
@@ -157,10 +164,18 @@ class Engine:
         it (a ClientError's parsed response when it failed)."""
         if method == "get_execution_history" and (page := self._history_page(params)):
             return page
+        if method == "redrive_execution":
+            return {
+                "Error": {"Code": "ExecutionNotRedrivable", "Message": NOT_REDRIVABLE},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
         try:
             response: dict[str, Any] = getattr(self.sfn, method)(**params)
         except ClientError as error:
             return dict(error.response)
+        if method == "describe_execution" and response["status"] in UNFINISHED:
+            response.setdefault("redriveStatus", "NOT_REDRIVABLE")
+            response.setdefault("redriveStatusReason", NOT_REDRIVABLE)
         return response
 
     def _history_page(self, params: dict[str, Any]) -> dict[str, Any] | None:

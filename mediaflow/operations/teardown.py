@@ -146,18 +146,27 @@ def _is_empty(s3: S3Client, bucket: str) -> bool:
     return not page.get("Versions") and not page.get("DeleteMarkers")
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of `mediaflow teardown` (and of `python -m mediaflow.operations.teardown`)."""
+    parser.add_argument("--stack-name", required=True, help="the dev stack, e.g. mediaflow-dev")
+    parser.add_argument("--region", help="AWS Region (default: the profile's or environment's)")
+    parser.add_argument("--profile", help="AWS named profile (default: the environment's)")
+    parser.add_argument("--confirm", metavar="STACK_NAME", help="the stack's name, typed again")
+    parser.add_argument("--dry-run", action="store_true", help="count what would be deleted")
+
+
 def main(argv: list[str] | None = None, ask: Callable[[str], str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mediaflow.operations.teardown",
         description="Empty the media bucket of a dev stack (every version and delete marker), "
         "so that `sam delete` can delete the stack.",
     )
-    parser.add_argument("--stack-name", required=True, help="the dev stack, e.g. mediaflow-dev")
-    parser.add_argument("--region", help="AWS Region (default: the profile's or environment's)")
-    parser.add_argument("--profile", help="AWS named profile (default: the environment's)")
-    parser.add_argument("--confirm", metavar="STACK_NAME", help="the stack's name, typed again")
-    parser.add_argument("--dry-run", action="store_true", help="count what would be deleted")
-    args = parser.parse_args(argv)
+    add_arguments(parser)
+    return run(parser.parse_args(argv), ask)
+
+
+def run(args: argparse.Namespace, ask: Callable[[str], str] | None = None) -> int:
+    """Empty the dev stack's bucket after the operator confirms its name; 2 when refused."""
     import boto3
 
     try:

@@ -72,10 +72,3 @@ def test_redrive_against_aws_says_when_the_profile_does_not_exist(tmp_path: Path
 
     assert result.returncode == 2
     assert "no-such-profile" in result.stderr and "Traceback" not in result.stderr
-
-
-def test_reconcile_refuses_a_prefix_the_workflow_does_not_ingest(tmp_path: Path) -> None:
-    result = mediaflow("reconcile", "--prefix", "thumbnails/", "--dry-run", cwd=tmp_path)
-
-    assert result.returncode == 2
-    assert "outside uploads/" in result.stderr

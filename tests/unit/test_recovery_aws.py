@@ -1,4 +1,4 @@
-"""`mediaflow.recovery` as it runs against AWS, without the local cloud.
+"""`mediaflow.operations` (redrive, reconcile) as they run against AWS, without the local cloud.
 
 S3, DynamoDB, SQS and Step Functions are moto's (`mock_aws`; its executions stay RUNNING, which is
 what a second run meets while the first run's executions work). botocore's Stubber stands in
@@ -20,15 +20,9 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from mediaflow.operations.recovery import (
-    ABANDONED_ERROR,
-    RedriveReport,
-    StackResources,
-    media_id,
-    reconcile,
-    redrive,
-    redrive_executions,
-)
+from mediaflow.operations.reconcile import ABANDONED_ERROR, reconcile
+from mediaflow.operations.redrive import RedriveReport, redrive, redrive_executions
+from mediaflow.operations.stack import StackResources, media_id
 from tests.conftest import load_event
 
 REGION = "us-east-1"
@@ -172,6 +166,24 @@ def test_the_outputs_it_reads_are_the_templates() -> None:
         "IngestStateMachineArn",
         "FailedEventsQueueUrl",
     } <= set(declared)
+
+
+def test_the_operator_tools_refuse_a_prefix_the_workflow_does_not_ingest(aws: Aws) -> None:
+    # `mediaflow reconcile --prefix thumbnails/`: the stack's upload folder is uploads/
+    with pytest.raises(ValueError, match="outside uploads/"):
+        reconcile(aws.s3, aws.dynamodb, aws.sfn, aws.resources, prefix="thumbnails/")
+    with pytest.raises(ValueError, match="outside uploads/"):
+        redrive(aws.sqs, aws.sfn, aws.resources, prefix="thumbnails/", wait_seconds=0)
+
+
+def test_the_upload_folder_is_the_stacks_own() -> None:
+    outputs = {**OUTPUTS, "UploadPrefix": "incoming/"}
+    resources = StackResources.from_stack(stubbed_cloudformation(stack_with(outputs)), "mediaflow")
+
+    assert resources.upload_prefix == "incoming/"
+    assert resources.prefix_to_process(None) == "incoming/"
+    with pytest.raises(ValueError, match="outside incoming/"):
+        resources.prefix_to_process("uploads/")
 
 
 def test_from_stack_names_the_outputs_a_stack_lacks() -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mediaflow.cli import media_id
 from mediaflow.localcloud import LocalCloud
+from mediaflow.operations.stack import media_id
 
 ROOT = Path(__file__).resolve().parents[2]
 

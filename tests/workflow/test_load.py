@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mediaflow.cli import media_id
 from mediaflow.localcloud import LocalCloud
+from mediaflow.operations.stack import media_id
 from tests.workflow.conftest import CLOCK_FACTOR
 from tests.workflow.test_ingest import photo_jpeg, tone_wav
 

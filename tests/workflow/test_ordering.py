@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mediaflow.cli import media_id
 from mediaflow.localcloud import LocalCloud
+from mediaflow.operations.stack import media_id
 from tests.workflow.conftest import entered_states, record_of
 from tests.workflow.test_ingest import photo_jpeg
 

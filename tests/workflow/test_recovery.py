@@ -19,14 +19,8 @@ from botocore.exceptions import ClientError
 from mediaflow.localcloud import LocalCloud
 from mediaflow.localcloud.faults import FOREVER, Fault
 from mediaflow.localcloud.template import local_name
-from mediaflow.operations.recovery import (
-    ABANDONED_ERROR,
-    ReconcileReport,
-    RedriveReport,
-    StackResources,
-    reconcile,
-    redrive,
-)
+from mediaflow.operations.reconcile import ABANDONED_ERROR, ReconcileReport, reconcile
+from mediaflow.operations.redrive import RedriveReport, redrive
 from tests.workflow.conftest import entered_states, event_of, execution_of, record_of
 from tests.workflow.test_ingest import photo_jpeg
 
@@ -34,17 +28,13 @@ KEY = "uploads/phone-1/holiday.jpg"
 
 
 def run_redrive(cloud: LocalCloud, **options: Any) -> RedriveReport:
-    report = redrive(
-        cloud.sqs, cloud.sfn, StackResources.from_local_cloud(cloud), wait_seconds=0, **options
-    )
+    report = redrive(cloud.sqs, cloud.sfn, cloud.stack_resources(), wait_seconds=0, **options)
     cloud.wait_until_settled()
     return report
 
 
 def run_reconcile(cloud: LocalCloud, **options: Any) -> ReconcileReport:
-    report = reconcile(
-        cloud.s3, cloud.dynamodb, cloud.sfn, StackResources.from_local_cloud(cloud), **options
-    )
+    report = reconcile(cloud.s3, cloud.dynamodb, cloud.sfn, cloud.stack_resources(), **options)
     cloud.wait_until_settled()
     return report
 
@@ -135,7 +125,7 @@ def test_a_message_seen_again_after_a_lost_delete_starts_no_second_execution(
     cloud.faults.add(Fault("ThumbnailFunction", "RuntimeError", times=1))
     cloud.upload(photo_jpeg(), KEY)
     cloud.wait_until_settled()
-    monkeypatch.setattr("mediaflow.operations.recovery.VISIBILITY_TIMEOUT_SECONDS", 0)
+    monkeypatch.setattr("mediaflow.operations.redrive.VISIBILITY_TIMEOUT_SECONDS", 0)
 
     class LostDelete:
         def __init__(self, sqs: object) -> None:
@@ -147,7 +137,7 @@ def test_a_message_seen_again_after_a_lost_delete_starts_no_second_execution(
         def delete_message(self, **_: object) -> None:
             pass
 
-    resources = StackResources.from_local_cloud(cloud)
+    resources = cloud.stack_resources()
     redrive(LostDelete(cloud.sqs), cloud.sfn, resources, wait_seconds=0)  # type: ignore[arg-type]
     cloud.wait_until_settled()
 
@@ -210,7 +200,8 @@ def test_redrive_says_the_local_cloud_cannot_redrive_executions(cloud: LocalClou
 
     assert (report.unfinished_executions, report.in_queue_executions) == (1, 0)
     assert report.executions_redriven == 0 and report.not_redrivable == 1
-    assert "RedriveExecution is not supported by the local cloud" in report.summary()
+    # moto's interpreter cannot redrive: the local cloud says so, as AWS says NOT_REDRIVABLE
+    assert "not redrivable, The local cloud cannot redrive executions" in report.summary()
 
 
 def test_redrive_replays_a_failure_before_the_claim(cloud: LocalCloud) -> None:

@@ -1,0 +1,56 @@
+"""`mediaflow invoke`: one function on one event, in a sandbox of the local cloud, as
+`sam local invoke` runs it in Docker: its logs on stderr, its answer alone on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from mediaflow.localcloud import LocalCloud
+
+
+def add_commands(commands: Any) -> None:
+    invoke = commands.add_parser("invoke", help="run one function on one event")
+    invoke.add_argument("function", help="logical ID in template.yaml, e.g. InspectFunction")
+    invoke.add_argument("--event", "-e", type=Path, required=True, help="event JSON file")
+    invoke.set_defaults(command=invoke_command)
+
+
+def invoke_command(args: argparse.Namespace) -> int:
+    event = json.loads(args.event.read_text())
+    with LocalCloud(args.project, deliver_events=False, function_log=Path("/dev/stderr")) as cloud:
+        logical_id = function_logical_id(cloud, args.function)
+        for bucket, key, version in objects_named_in(event):
+            cloud.seed_sample(bucket, key, version, args.project / "samples")
+        invocation = cloud.invoke(logical_id, event)
+    print(json.dumps(invocation.payload, indent=2))
+    return 1 if invocation.function_error else 0
+
+
+def function_logical_id(cloud: LocalCloud, name: str) -> str:
+    """The template's function a user means: its logical ID, or that without `Function`."""
+    for logical_id in cloud.functions:
+        if name.lower() in (logical_id.lower(), logical_id.lower().removesuffix("function")):
+            return logical_id
+    raise LookupError(
+        f"no function {name!r} in template.yaml (functions: {', '.join(cloud.functions)})"
+    )
+
+
+def objects_named_in(event: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The S3 objects an event points at: an EventBridge event, or a task payload."""
+    inner = event.get("event", event)
+    if "detail" in inner:
+        detail = inner["detail"]
+        return [
+            (
+                detail["bucket"]["name"],
+                detail["object"]["key"],
+                detail["object"].get("version-id", ""),
+            )
+        ]
+    if "bucket" in event and "key" in event:
+        return [(event["bucket"], event["key"], event.get("versionId", ""))]
+    return []
