@@ -10,6 +10,7 @@ cut, so short clips for unit tests and hour-long benchmark files come from one d
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -217,6 +218,16 @@ def write_audio(
         for start in range(0, total, block_frames):
             out.write(source.frames(start, min(block_frames, total - start)))
     return path
+
+
+def encoded(
+    source: Source, seconds: float, *, format: str = "WAV", subtype: str = "PCM_16"
+) -> bytes:
+    """The first `seconds` of `source` as the bytes of an audio file, for short uploads."""
+    buffer = io.BytesIO()
+    frames = round(seconds * source.sample_rate)
+    sf.write(buffer, source.frames(0, frames), source.sample_rate, format=format, subtype=subtype)
+    return buffer.getvalue()
 
 
 def can_write(format: str, subtype: str) -> bool:

@@ -65,10 +65,12 @@ class LocalCloud:
             self.faults.add(fault)
         self.calls: Counter[str] = Counter()
         self.functions = {spec.logical_id: spec for spec in self.stack.functions()}
-        self.bucket = self.stack.physical_name(self.stack.the("AWS::S3::Bucket"))
-        self.table = self.stack.physical_name(self.stack.the("AWS::DynamoDB::Table"))
+        self.bucket = self.stack.physical_name(self.stack.only_resource_of_type("AWS::S3::Bucket"))
+        self.table = self.stack.physical_name(
+            self.stack.only_resource_of_type("AWS::DynamoDB::Table")
+        )
         self.machine: StateMachineSpec = self.stack.state_machine(
-            self.stack.the("AWS::Serverless::StateMachine")
+            self.stack.only_resource_of_type("AWS::Serverless::StateMachine")
         )
         self.state_machine_arn = self.stack.arn(self.machine.logical_id)
         self.upload_prefix = self.stack.parameters["UploadPrefix"]
@@ -181,7 +183,7 @@ class LocalCloud:
             NotificationConfiguration={"EventBridgeConfiguration": {}},
         )
         table_props = stack.resolve(
-            stack.resources[stack.the("AWS::DynamoDB::Table")]["Properties"]
+            stack.resources[stack.only_resource_of_type("AWS::DynamoDB::Table")]["Properties"]
         )
         self.dynamodb.create_table(
             TableName=self.table,
@@ -216,7 +218,7 @@ class LocalCloud:
     @property
     def dlq_url(self) -> str:
         """The queue the workflow sends failures to (`FailedEventsQueue`)."""
-        return str(self.queue_urls[self.stack.the("AWS::SQS::Queue")])
+        return str(self.queue_urls[self.stack.only_resource_of_type("AWS::SQS::Queue")])
 
     def stack_resources(self) -> StackResources:
         """What the operator tools act on, as a deployed stack's Outputs would name it."""
@@ -306,6 +308,11 @@ class LocalCloud:
                 "the local cloud failed (a bug of the emulator, not an AWS outcome):\n"
                 + "\n".join(self._shards.internal_errors)
             )
+
+    def wait_until(self, condition: Callable[[], bool], *, timeout: float = 300.0) -> None:
+        """Wait until `condition()` holds: it is checked whenever an event is delivered or an
+        execution starts or ends, which is when what it reads can change."""
+        self._wait(condition, timeout=timeout, what="the awaited condition")
 
     def _wait(self, settled: Callable[[], bool], *, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout

@@ -135,7 +135,8 @@ class Stack:
     def of_type(self, resource_type: str) -> list[str]:
         return [lid for lid, res in self.resources.items() if res.get("Type") == resource_type]
 
-    def the(self, resource_type: str) -> str:
+    def only_resource_of_type(self, resource_type: str) -> str:
+        """The logical ID of the one resource of this type; TemplateError if there is not one."""
         found = self.of_type(resource_type)
         if len(found) != 1:
             raise TemplateError(f"expected one {resource_type}, the template has {len(found)}")

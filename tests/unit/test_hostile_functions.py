@@ -1,4 +1,4 @@
-"""Hostile uploads through the functions themselves (mediaflow/synthetic/hostile.py).
+"""Hostile uploads through the functions themselves (mediaflow/corpora/hostile.py).
 
 Each file is inspected as the Inspect function reads it (HEAD, then ranged GETs), and whatever
 inspection lets through goes to the thumbnail or audio code, as the workflow would send it.
@@ -14,137 +14,46 @@ images are refused before any pixel is decoded, except where only decoding can t
 from __future__ import annotations
 
 import json
-import os
-import re
 import struct
 import threading
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
-from audio_analyzer import errors as audio_errors
-from audio_analyzer.analysis import analyze_audio
-from audio_analyzer.settings import AudioSettings
-from inspector.inspection import InspectRequest, inspect_object
-from inspector.settings import HEADER_WINDOW_LIMIT, InspectSettings
+from inspector.settings import HEADER_WINDOW_LIMIT
 from inspector.sniffing import FORMATS, describe, sniff
 from PIL import Image
 from thumbnailer import errors as thumbnail_errors
 from thumbnailer import thumbnails
-from thumbnailer.thumbnails import MAX_ANIMATION_FRAMES, make_label_source, make_thumbnail
+from thumbnailer.thumbnails import MAX_ANIMATION_FRAMES, make_thumbnail
 
 from mediaflow.corpora import images
-from mediaflow.corpora.audio import sine, write_audio
 from mediaflow.corpora.hostile import (
     KEY_STYLES,
     S3_MAX_KEY_BYTES,
     HostileFile,
-    Stage,
     awkward_key,
     deflated_zeros,
     hostile_files,
     png_chunk,
 )
 from tests.conftest import ROOT, run_python
+from tests.unit.hostile_refusal import (
+    BY_NAME,
+    CASES,
+    FOUND_BY_DECODING,
+    HANG_GUARD_SECONDS,
+    MEDIA_ERRORS,
+    MEMORY_GROWTH_LIMIT_MIB,
+    SETTINGS,
+    refuse,
+)
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
-CASES = hostile_files()
-BY_NAME = {case.name: case for case in CASES}
-
-# The template's defaults (template.yaml Parameters), which the reason fragments name.
-SETTINGS = InspectSettings(
-    max_image_bytes=52_428_800,
-    max_audio_bytes=262_144_000,
-    max_image_pixels=40_000_000,
-    max_audio_seconds=7200,
-)
-REQUEST = InspectRequest(
-    bucket="mediaflow-media-local",
-    key="uploads/hostile-device/upload",
-    version_id="",
-    sequencer="0055AED6DCD90281E5",
-    uploaded_at="2025-06-01T12:00:00Z",
-    media_id="a2b8c310cf62a203d6d6a42128ca52da4dab8ff621ac5b4fa5e6a7a43c09a5e5",
-)
-MEDIA_ERRORS = {"UnsupportedMediaType", "MediaTooLarge", "CorruptMedia"}
-"""The error names that the workflow's Catch turns into a REJECTED record."""
-
-HANG_GUARD_SECONDS = 30.0
-"""Far beyond any case (each takes milliseconds): only a hang or an unbounded loop reaches it."""
-MEMORY_GROWTH_LIMIT_MIB = 64
-"""The bombs promise 1 to 2.5 GiB once inflated or decoded; refused in time, the whole corpus
-costs a few MiB over a process that has already handled one good photo and recording."""
-
-# Only decoding the pixels can tell that the pixel data stops early.
-FOUND_BY_DECODING = {"cut-in-scan.jpg", "cut-in-idat.png"}
-
-
-# --- running a file through the functions -----------------------------------------------------
-
-
-class BytesS3:
-    """HeadObject and ranged GetObject on one object held in memory: the two calls inspection
-    makes. Counts the bytes it serves."""
-
-    def __init__(self, content: bytes) -> None:
-        self.content = content
-        self.served = 0
-
-    def head_object(self, **_: Any) -> dict[str, Any]:
-        return {"ContentLength": len(self.content), "ETag": '"etag"', "Metadata": {}}
-
-    def get_object(self, *, Range: str, **_: Any) -> dict[str, Any]:
-        match = re.fullmatch(r"bytes=(\d+)-(\d+)", Range)
-        assert match, Range
-        start, stop = int(match[1]), int(match[2]) + 1
-        body = self.content[start:stop]
-        self.served += len(body)
-        return {"Body": BytesIO(body)}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    stage: Stage | None
-    """The step that refused the file; None when every step accepted it."""
-    error: str
-    """The exception's class name; "" for an Inspect verdict."""
-    reason: str
-    inspected_bytes: int
-
-
-def refuse(case: HostileFile, scratch: Path) -> Outcome:
-    """Runs `case` through the steps that the workflow would run it through."""
-    s3 = BytesS3(case.content)
-    verdict = inspect_object(cast("S3Client", s3), REQUEST, SETTINGS)
-    if verdict["kind"] == "rejected":
-        return Outcome("inspect", "", verdict["reason"], s3.served)
-    if verdict["kind"] == "image":
-        # The workflow makes the thumbnail, and a label rendition when Rekognition cannot read
-        # the original: both must refuse, with the same error.
-        errors = []
-        for render in (make_thumbnail, make_label_source):
-            try:
-                render(BytesIO(case.content))
-            except thumbnail_errors.MediaError as error:
-                errors.append(error)
-        if not errors:
-            return Outcome(None, "", "", s3.served)
-        assert len(errors) == 2 and str(errors[0]) == str(errors[1]), errors
-        return Outcome("thumbnail", type(errors[0]).__name__, str(errors[0]), s3.served)
-    path = scratch / "upload"
-    path.write_bytes(case.content)
-    try:
-        analyze_audio(path, AudioSettings(max_audio_seconds=SETTINGS.max_audio_seconds))
-    except audio_errors.MediaError as error:
-        return Outcome("audio", type(error).__name__, str(error), s3.served)
-    return Outcome(None, "", "", s3.served)
-
+    pass
 
 T = TypeVar("T")
 
@@ -180,19 +89,19 @@ def pixel_limit(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- the corpus ------------------------------------------------------------------------------
 
 
-def test_the_corpus_covers_the_issue_and_stays_small() -> None:
-    # Every kind of hostile file the issue names, and more: at least 30, names unique
+def test_the_corpus_holds_every_required_kind_of_hostile_file_and_stays_small() -> None:
+    # Every required kind of hostile file, and more: at least 30, names unique
     names = [case.name for case in CASES]
     assert len(CASES) >= 30
     assert len(set(names)) == len(names)
-    named_in_the_issue = {
+    required = {
         "empty.jpg", "cut-in-header.jpg", "cut-in-scan.jpg", "cut-in-ihdr.png",
         "cut-in-idat.png", "cut-in-fmt.wav", "cut-in-streaminfo.flac", "cut-in-frames.flac",
         "invoice.jpg", "jpeg-zip.jpg", "gifar.gif", "gif-js.gif", "bomb.png",
         "65535x65535.jpg", "5000-frames.gif", "0-channels.wav", "0-hz.wav",
         "2-to-the-31-frames.wav", "huge-exif.png", "malformed-icc.jpg",
     }  # fmt: skip
-    assert named_in_the_issue <= set(names)
+    assert required <= set(names)
     assert {case.rejected_by for case in CASES} == {"inspect", "thumbnail", "audio"}
     # Bombs are small files: what they promise is never built
     assert max(len(case.content) for case in CASES) < 2 * 1024 * 1024
@@ -381,7 +290,7 @@ def test_the_whole_corpus_is_refused_in_bounded_memory() -> None:
     # recording have gone through the same code.
     script = (
         "import tests.conftest\n"
-        "from tests.unit.test_hostile_functions import report_peak_memory\n"
+        "from tests.unit.hostile_refusal import report_peak_memory\n"
         "report_peak_memory()\n"
     )
     done = run_python(script, cwd=ROOT, pythonpath=str(ROOT))
@@ -391,35 +300,3 @@ def test_the_whole_corpus_is_refused_in_bounded_memory() -> None:
     growth_mib = (report["peak_kib"] - report["baseline_kib"]) / 1024
     assert growth_mib < MEMORY_GROWTH_LIMIT_MIB, report["raised_peak_kib"]
     assert report["refused"] == len(CASES)
-
-
-def report_peak_memory() -> None:
-    """In a child process: the baseline and peak ru_maxrss around refusing the whole corpus,
-    as one line of JSON. Address space is capped 2 GiB above the baseline, so that a bomb
-    which got through fails here with MemoryError instead of swapping the machine."""
-    import resource
-    import tempfile
-
-    Image.MAX_IMAGE_PIXELS = SETTINGS.max_image_pixels
-    with tempfile.TemporaryDirectory() as folder:
-        scratch = Path(folder)
-        make_thumbnail(images.photo_jpeg(640, 480))
-        make_label_source(images.photo_png(320, 240))
-        analyze_audio(write_audio(scratch / "warm-up.flac", sine(440.0), 1.0))
-        statm = Path("/proc/self/statm")
-        if statm.exists():
-            pages = int(statm.read_text().split()[0])
-            address_space = pages * os.sysconf("SC_PAGE_SIZE") + (2 << 30)
-            resource.setrlimit(resource.RLIMIT_AS, (address_space, resource.RLIM_INFINITY))
-        baseline = peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        raised: dict[str, int] = {}
-        refused = 0
-        for case in CASES:
-            outcome = refuse(case, scratch)
-            refused += outcome.stage is not None
-            now = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            if now > peak:
-                raised[case.name] = now - peak
-                peak = now
-    report = {"baseline_kib": baseline, "peak_kib": peak, "raised_peak_kib": raised}
-    print(json.dumps({**report, "refused": refused}))

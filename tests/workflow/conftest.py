@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from mediaflow.corpora import audio, images
 from mediaflow.localcloud import LocalCloud
 from mediaflow.operations.stack import media_id
 
@@ -22,6 +23,16 @@ CLOCK_FACTOR = 100.0
 def cloud() -> Iterator[LocalCloud]:
     with LocalCloud(ROOT, clock_factor=CLOCK_FACTOR) as local_cloud:
         yield local_cloud
+
+
+def photo_jpeg(width: int = 640, height: int = 480) -> bytes:
+    """A camera photo as a device uploads it (mediaflow.corpora)."""
+    return images.photo_jpeg(width, height, quality=85, gps=False)
+
+
+def tone_wav(seconds: float = 1.0, rate: int = 48_000) -> bytes:
+    """A 1 kHz tone at half of full scale, stereo 16-bit WAV (mediaflow.corpora)."""
+    return audio.encoded(audio.sine(1000, amplitude=0.5, sample_rate=rate, channels=2), seconds)
 
 
 def record_of(cloud: LocalCloud, key: str) -> dict[str, Any]:

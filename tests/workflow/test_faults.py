@@ -11,8 +11,7 @@ import pytest
 
 from mediaflow.localcloud import LocalCloud
 from mediaflow.localcloud.faults import FOREVER, Fault
-from tests.workflow.conftest import execution_of, record_of
-from tests.workflow.test_ingest import photo_jpeg, tone_wav
+from tests.workflow.conftest import execution_of, photo_jpeg, record_of, tone_wav
 
 KEY = "uploads/phone-9/faulty.jpg"
 AUDIO_KEY = "uploads/recorder-2/always.wav"

@@ -9,35 +9,22 @@ from __future__ import annotations
 import io
 import json
 
-import numpy as np
 import requests
-import soundfile as sf
 from PIL import Image
 
 from mediaflow.localcloud import LocalCloud
 from mediaflow.localcloud.faults import Fault
 from mediaflow.localcloud.rekognition import EMULATED_MODEL_VERSION
-from tests.workflow.conftest import entered_states, event_of, execution_of, record_of
+from tests.workflow.conftest import (
+    entered_states,
+    event_of,
+    execution_of,
+    photo_jpeg,
+    record_of,
+    tone_wav,
+)
 
 PAYLOAD_LIMIT = 256 * 1024
-
-
-def photo_jpeg(width: int = 640, height: int = 480) -> bytes:
-    rng = np.random.default_rng(7)
-    y, x = np.mgrid[0:height, 0:width]
-    pixels = np.stack([x * 255 // width, y * 255 // height, np.full_like(x, 120)], axis=-1)
-    pixels = np.clip(pixels + rng.normal(0, 12, pixels.shape), 0, 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
-
-
-def tone_wav(seconds: float = 1.0, rate: int = 48_000) -> bytes:
-    t = np.arange(int(seconds * rate)) / rate
-    signal = 0.5 * np.sin(2 * np.pi * 1000 * t)
-    buffer = io.BytesIO()
-    sf.write(buffer, np.stack([signal, signal], axis=1), rate, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()
 
 
 def assert_payloads_small(history: list[dict]) -> None:

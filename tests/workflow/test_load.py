@@ -15,8 +15,7 @@ import pytest
 
 from mediaflow.localcloud import LocalCloud
 from mediaflow.operations.stack import media_id
-from tests.workflow.conftest import CLOCK_FACTOR
-from tests.workflow.test_ingest import photo_jpeg, tone_wav
+from tests.workflow.conftest import CLOCK_FACTOR, photo_jpeg, tone_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 # MEDIAFLOW_LOAD_UPLOADS=50 makes a quick local run; CI and `make test` use 500.

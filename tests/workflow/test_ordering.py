@@ -6,13 +6,11 @@ stale execution can neither claim the object nor write its result.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from mediaflow.localcloud import LocalCloud
 from mediaflow.operations.stack import media_id
-from tests.workflow.conftest import entered_states, record_of
-from tests.workflow.test_ingest import photo_jpeg
+from tests.workflow.conftest import entered_states, photo_jpeg, record_of
 
 KEY = "uploads/camera-3/door.jpg"
 
@@ -54,19 +52,19 @@ def test_a_stale_execution_cannot_write_its_result(cloud: LocalCloud) -> None:
     record_id = media_id(cloud.bucket, KEY)
 
     # Given the older upload's execution is making its thumbnail when the newer one overtakes it
+    def newer_upload_processed() -> bool:
+        item = cloud.dynamodb.get_item(
+            TableName=cloud.table, Key={"mediaId": {"S": record_id}}, ConsistentRead=True
+        ).get("Item", {})
+        return bool(
+            item.get("versionId", {}).get("S") == new and item["status"]["S"] == "PROCESSED"
+        )
+
     def let_the_newer_upload_overtake(event: dict[str, Any]) -> None:
         if event["versionId"] != old:
             return
         cloud.deliver(new_event)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            item = cloud.dynamodb.get_item(
-                TableName=cloud.table, Key={"mediaId": {"S": record_id}}, ConsistentRead=True
-            ).get("Item", {})
-            if item.get("versionId", {}).get("S") == new and item["status"]["S"] == "PROCESSED":
-                return
-            time.sleep(0.02)
-        raise AssertionError("the newer upload was never processed")
+        cloud.wait_until(newer_upload_processed, timeout=60)
 
     cloud.before_invoke("ThumbnailFunction", let_the_newer_upload_overtake)
 

@@ -21,8 +21,7 @@ from mediaflow.localcloud.faults import FOREVER, Fault
 from mediaflow.localcloud.template import local_name
 from mediaflow.operations.reconcile import ABANDONED_ERROR, ReconcileReport, reconcile
 from mediaflow.operations.redrive import RedriveReport, redrive
-from tests.workflow.conftest import entered_states, event_of, execution_of, record_of
-from tests.workflow.test_ingest import photo_jpeg
+from tests.workflow.conftest import entered_states, event_of, execution_of, photo_jpeg, record_of
 
 KEY = "uploads/phone-1/holiday.jpg"
 
