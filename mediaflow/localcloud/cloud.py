@@ -25,7 +25,7 @@ import boto3
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from mediaflow.localcloud import moto_patches
+from mediaflow.localcloud import moto_patches, provision
 from mediaflow.localcloud.engine import EngineConfig
 from mediaflow.localcloud.eventbridge import RuleDelivery, deliveries
 from mediaflow.localcloud.faults import Fault, FaultCatalogue, FaultPlan
@@ -113,7 +113,19 @@ class LocalCloud:
         self.dynamodb: Any = boto3.client("dynamodb", region_name=REGION)
         self.sqs: Any = boto3.client("sqs", region_name=REGION)
         self.events: Any = boto3.client("events", region_name=REGION)
-        self._create_resources()
+        rule = self.machine.rule
+        if rule is None:
+            raise LocalCloudError(f"{self.machine.logical_id} has no EventBridgeRule event")
+        self.queue_urls = provision.create_resources(
+            self.stack,
+            rule,
+            self.state_machine_arn,
+            s3=self.s3,
+            dynamodb=self.dynamodb,
+            sqs=self.sqs,
+            events=self.events,
+        )
+        self.rule_dlq_url = self.queue_urls.get(rule.dead_letter_queue or "")
         self._log_file = self.function_log.open("a")
         self.log = FunctionLog(self._log_file)
         self._shards = EngineShards(
@@ -169,51 +181,6 @@ class LocalCloud:
             clock_factor=self.clock_factor,
             function_log=str(self.function_log),
         )
-
-    # -- resources from the template ---------------------------------------------------------
-
-    def _create_resources(self) -> None:
-        stack = self.stack
-        self.s3.create_bucket(Bucket=self.bucket)
-        self.s3.put_bucket_versioning(
-            Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
-        )
-        self.s3.put_bucket_notification_configuration(
-            Bucket=self.bucket,
-            NotificationConfiguration={"EventBridgeConfiguration": {}},
-        )
-        table_props = stack.resolve(
-            stack.resources[stack.only_resource_of_type("AWS::DynamoDB::Table")]["Properties"]
-        )
-        self.dynamodb.create_table(
-            TableName=self.table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=table_props["AttributeDefinitions"],
-            KeySchema=table_props["KeySchema"],
-            GlobalSecondaryIndexes=[
-                {key: index[key] for key in ("IndexName", "KeySchema", "Projection")}
-                for index in table_props.get("GlobalSecondaryIndexes", [])
-            ],
-        )
-        self.queue_urls = {
-            logical_id: self.sqs.create_queue(QueueName=stack.physical_name(logical_id))["QueueUrl"]
-            for logical_id in stack.of_type("AWS::SQS::Queue")
-        }
-        rule = self.machine.rule
-        if rule is None:
-            raise LocalCloudError(f"{self.machine.logical_id} has no EventBridgeRule event")
-        self.events.put_rule(
-            Name=local_name(rule.logical_id), EventPattern=json.dumps(rule.pattern)
-        )
-        target: dict[str, Any] = {
-            "Id": self.machine.logical_id,
-            "Arn": self.state_machine_arn,
-            "RetryPolicy": {key: int(value) for key, value in rule.retry_policy.items()},
-        }
-        if rule.dead_letter_queue:
-            target["DeadLetterConfig"] = {"Arn": self.stack.arn(rule.dead_letter_queue)}
-        self.events.put_targets(Rule=local_name(rule.logical_id), Targets=[target])
-        self.rule_dlq_url = self.queue_urls.get(rule.dead_letter_queue or "")
 
     @property
     def dlq_url(self) -> str:
@@ -273,28 +240,8 @@ class LocalCloud:
         self._delivery.resume()
 
     def seed_sample(self, bucket: str, key: str, version_id: str, samples: Path) -> None:
-        """Make the object a sample event names exist, from the sample file of the same name,
-        as that very version, so that the sample events in events/ work as they are."""
-        extra = {"VersionId": version_id} if version_id else {}
-        with suppress(self.s3.exceptions.ClientError):
-            self.s3.head_object(Bucket=bucket, Key=key, **extra)
-            return
-        sample = samples / Path(key).name
-        if not sample.is_file():
-            raise LocalCloudError(
-                f"s3://{bucket}/{key} does not exist and there is no {sample} to seed it"
-            )
-        with suppress(self.s3.exceptions.ClientError):
-            self.s3.create_bucket(Bucket=bucket)
-            self.s3.put_bucket_versioning(
-                Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
-            )
-        self.s3.put_object(Bucket=bucket, Key=key, Body=sample.read_bytes())
-        if version_id:
-            from moto.s3.models import s3_backends
-
-            stored = s3_backends[ACCOUNT_ID]["aws"].buckets[bucket].keys.getlist(key)[-1]
-            stored._version_id = version_id
+        """Make the object a sample event names exist (provision.seed_sample)."""
+        provision.seed_sample(self.s3, bucket, key, version_id, samples)
 
     def wait_until_settled(self, timeout: float = 300.0) -> None:
         """Wait until every delivered event has started an execution and every one has ended."""

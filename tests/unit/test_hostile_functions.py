@@ -31,14 +31,13 @@ from thumbnailer import thumbnails
 from thumbnailer.thumbnails import MAX_ANIMATION_FRAMES, make_thumbnail
 
 from mediaflow.corpora import images
+from mediaflow.corpora.containers import deflated_zeros, png_chunk
 from mediaflow.corpora.hostile import (
     KEY_STYLES,
     S3_MAX_KEY_BYTES,
     HostileFile,
     awkward_key,
-    deflated_zeros,
     hostile_files,
-    png_chunk,
 )
 from tests.conftest import ROOT, run_python
 from tests.unit.hostile_refusal import (
@@ -187,7 +186,7 @@ def test_images_are_refused_before_any_pixel_is_decoded(monkeypatch: pytest.Monk
 @pytest.mark.usefixtures("pixel_limit")
 def test_animation_limit_is_the_boundary() -> None:
     # An animation of exactly the limit is a thumbnail; one frame more is refused
-    from mediaflow.corpora.hostile import gif_animation
+    from mediaflow.corpora.containers import gif_animation
 
     rendition = make_thumbnail(gif_animation(MAX_ANIMATION_FRAMES))
     assert (rendition.original_width, rendition.original_height) == (1, 1)
