@@ -46,6 +46,10 @@ def summarize_result(record: dict[str, Any]) -> str:
             f"peak {audio['peakDbfs']:.1f} dBFS, RMS {audio['rmsDbfs']:.1f} dBFS, "
             f"{audio['loudnessLufs']:.1f} LUFS"
         )
+    # A kind this report has no words for yet: the first of its results, as they are.
+    results = record.get(str(record.get("kind", "")), {})
+    if isinstance(results, dict):
+        return ", ".join(f"{name} {value}" for name, value in list(results.items())[:4])
     return ""
 
 
