@@ -1,6 +1,6 @@
 """Run every benchmark, one after the other, and print their tables.
 
-    .venv/bin/python bench/run.py            # thumbnails, audio, cold start (a few minutes)
+    .venv/bin/python bench/run.py            # thumbnails, audio, cold start, local cloud (~15 min)
     .venv/bin/python bench/run.py audio      # only the named ones
 
 Each benchmark generates its inputs and measures Mediaflow's code side by side with its
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-BENCHMARKS = ("thumbnails", "audio", "coldstart")
+BENCHMARKS = ("thumbnails", "audio", "coldstart", "localcloud")
 
 
 def main(names: list[str]) -> int:

@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import suppress
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,6 @@ class LocalCloud:
     ) -> None:
         self.root = root
         self.stack = Stack(root, parameter_overrides)
-        self.parameter_overrides = dict(parameter_overrides or {})
         self.clock_factor = clock_factor
         self.max_concurrent_executions = max_concurrent_executions
         self.faults = FaultPlan(catalogue=FaultCatalogue.of(self.stack))
@@ -81,31 +80,35 @@ class LocalCloud:
         self.function_log = function_log or Path(
             tempfile.mkstemp(prefix="mediaflow-functions-", suffix=".log")[1]
         )
-        # The default boto3 session is kept from one local cloud to the next: its clients start
-        # in milliseconds once the service models are loaded.
-        self._mock = mock_aws(
-            config={
-                "core": {
-                    "mock_credentials": True,
-                    "reset_boto3_session": False,
-                    "service_whitelist": None,
-                    "passthrough": {"urls": [], "services": []},
-                }
-            }
-        )
+        self._mock = mock_aws(config=moto_patches.mock_config())
         self._before_invoke: dict[str, Callable[[Any], None]] = {}
         self._pools: dict[str, SandboxPool] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def __enter__(self) -> LocalCloud:
+        # What is started is stopped, in reverse order, on exit or when starting fails half-way.
+        self._started = ExitStack()
+        try:
+            self._start(self._started)
+        except BaseException:
+            self._started.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._started.close()
+
+    def _start(self, started: ExitStack) -> None:
         zygote = Zygote.shared()
         # The endpoint is not known yet; the zygote prepares what does not depend on it.
         zygote.prepare(self._engine_config(endpoint_url=""))
         moto_patches.apply_to_services()
         self._mock.start()
+        started.callback(self._mock.stop)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
+        started.callback(self._server.stop)
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
         # Untyped on purpose: the emulator's answers are handled as plain dicts throughout.
@@ -126,14 +129,16 @@ class LocalCloud:
             events=self.events,
         )
         self.rule_dlq_url = self.queue_urls.get(rule.dead_letter_queue or "")
-        self._log_file = self.function_log.open("a")
-        self.log = FunctionLog(self._log_file)
+        if self._own_log:
+            started.callback(self.function_log.unlink, missing_ok=True)
+        self.log = FunctionLog(started.enter_context(self.function_log.open("a")))
         self._shards = EngineShards(
             zygote,
             self.engines if self.deliver_events else 1,
             self._engine_config(self.endpoint_url),
             {"take_fault": self._take_fault, "invoking": self._invoking},
         )
+        started.callback(self._shards.close)
         self._shards.route_calls_of(boto3._get_default_session())
         self.sfn: Any = boto3.client("stepfunctions", region_name=REGION)
         self._shards.call_all(
@@ -145,6 +150,7 @@ class LocalCloud:
                 "type": "STANDARD",
             },
         )
+        started.callback(self._close_pools)
         self._delivery = RuleDelivery(
             lambda event: deliveries(event, ACCOUNT_ID, REGION),
             self._shards.start_execution,
@@ -155,23 +161,14 @@ class LocalCloud:
             max_running=self.max_concurrent_executions,
             clock_factor=self.clock_factor,
         )
+        started.callback(self._delivery.stop)
         if self.deliver_events:
             moto_patches.event_bus["publish"] = self._delivery.publish
-        return self
+            started.callback(moto_patches.event_bus.pop, "publish", None)
 
-    def __exit__(self, *exc: object) -> None:
-        moto_patches.event_bus.pop("publish", None)
-        self._delivery.stop()
-        with suppress(LocalCloudError):
-            self._wait(lambda: not self._shards.running, timeout=30, what="executions")
-        self._shards.close()
+    def _close_pools(self) -> None:
         for pool in self._pools.values():
             pool.close()
-        self._server.stop()
-        self._mock.stop()
-        self._log_file.close()
-        if self._own_log:
-            self.function_log.unlink(missing_ok=True)
 
     def _engine_config(self, endpoint_url: str) -> EngineConfig:
         return EngineConfig(

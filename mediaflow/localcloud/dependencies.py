@@ -27,13 +27,15 @@ class MissingDependency(Exception):
     """A requirement of a function is not installed in the tool's environment."""
 
 
-def requirement_files(folders: Iterable[Path]) -> list[Path]:
-    return [
+def requirement_files(folders: Iterable[Path]) -> tuple[Path, ...]:
+    """The requirements.txt of each folder that has one: the function's and its layers'."""
+    return tuple(
         folder / "requirements.txt" for folder in folders if (folder / "requirements.txt").is_file()
-    ]
+    )
 
 
-def importable_modules(requirement_files: Iterable[Path]) -> frozenset[str]:
+@cache
+def importable_modules(requirement_files: tuple[Path, ...]) -> frozenset[str]:
     """The top-level module names the requirements (and the runtime's SDK) make importable."""
     wanted: list[Requirement] = [Requirement(name) for name in RUNTIME_PROVIDED]
     for path in requirement_files:

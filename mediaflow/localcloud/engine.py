@@ -59,45 +59,7 @@ class EngineConfig:
 
 # The clients a shard creates: their models are loaded once, in the process shards fork from.
 _CLIENTS: tuple[Any, ...] = ("stepfunctions", "s3", "lambda", "rekognition", "dynamodb", "sqs")
-_MOCK_CONFIG: Any = {
-    "core": {
-        "mock_credentials": True,
-        "reset_boto3_session": False,
-        "service_whitelist": None,
-        "passthrough": {"urls": [], "services": []},
-    },
-    "stepfunctions": {"execute_state_machine": True},
-}
-
-
 _prepared: set[str] = set()
-
-
-def _as_botocore_parses(value: Any) -> Any:
-    """moto's own history event as botocore parses it from the wire: enums as their strings,
-    `timestamp` as a datetime."""
-    if isinstance(value, dict):
-        return {
-            key: parse_timestamp(item) if key == "timestamp" else _as_botocore_parses(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_as_botocore_parses(item) for item in value]
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
-def _without_execution_data(event: dict[str, Any]) -> dict[str, Any]:
-    """A history event without its input and output, as includeExecutionData=false gives it."""
-    return {
-        key: (
-            {name: value for name, value in detail.items() if name not in ("input", "output")}
-            if key.endswith("EventDetails") and isinstance(detail, dict)
-            else detail
-        )
-        for key, detail in event.items()
-    }
 
 
 def prepare(config: EngineConfig) -> None:
@@ -126,7 +88,7 @@ def serve(connection: Connection, config: EngineConfig) -> None:
     moto_patches.service_endpoint["url"] = config.endpoint_url
     moto_patches.clock["factor"] = config.clock_factor
     # Everything but Step Functions is the hub's: those calls go out over HTTP.
-    mock = mock_aws(config=_MOCK_CONFIG)
+    mock = mock_aws(config=moto_patches.mock_config(stepfunctions={"execute_state_machine": True}))
     mock.start()
     engine = Engine(connection, config)
     try:
@@ -271,3 +233,30 @@ class Engine:
                 "InvalidS3ObjectException", f"Unable to get object metadata from S3: {error}", 400
             )
         return answer(200, result)
+
+
+def _as_botocore_parses(value: Any) -> Any:
+    """moto's own history event as botocore parses it from the wire: enums as their strings,
+    `timestamp` as a datetime."""
+    if isinstance(value, dict):
+        return {
+            key: parse_timestamp(item) if key == "timestamp" else _as_botocore_parses(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_as_botocore_parses(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _without_execution_data(event: dict[str, Any]) -> dict[str, Any]:
+    """A history event without its input and output, as includeExecutionData=false gives it."""
+    return {
+        key: (
+            {name: value for name, value in detail.items() if name not in ("input", "output")}
+            if key.endswith("EventDetails") and isinstance(detail, dict)
+            else detail
+        )
+        for key, detail in event.items()
+    }

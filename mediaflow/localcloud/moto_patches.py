@@ -47,6 +47,21 @@ class _ScaledTime:
         time.sleep(seconds / clock["factor"])
 
 
+def mock_config(**services: Any) -> Any:
+    """moto's configuration for the local cloud's processes: the default boto3 session is kept
+    from one mock to the next (its clients start in milliseconds once the service models are
+    loaded), and `services` adds per-service settings."""
+    return {
+        "core": {
+            "mock_credentials": True,
+            "reset_boto3_session": False,
+            "service_whitelist": None,
+            "passthrough": {"urls": [], "services": []},
+        },
+        **services,
+    }
+
+
 def apply_to_services() -> None:
     with _lock:
         if "services" in _applied:

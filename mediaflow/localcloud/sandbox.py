@@ -288,8 +288,9 @@ class SandboxPool:
                     self.cold_starts += 1
                 init_error = sandbox.start(self._allowed)
                 if init_error is not None:
+                    # Reported as the runtime reports it: before any request, so with no id.
                     self._forget(sandbox)
-                    return Invocation.failed({**init_error, "requestId": request_id})
+                    return Invocation.failed(init_error)
             invocation = sandbox.invoke(event, request_id)
             if sandbox.alive:
                 with self._lock:
