@@ -20,7 +20,7 @@ from PIL import Image
 
 from mediaflow.localcloud import LocalCloud
 from mediaflow.localcloud.template import load_template
-from tests.workflow.conftest import CLOCK_FACTOR, ROOT, record_of
+from tests.workflow.conftest import CLOCK_FACTOR, ROOT, photo_jpeg, record_of
 
 
 def project_with(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
@@ -87,3 +87,23 @@ def test_an_analysis_that_runs_past_its_timeout_ends_failed(tmp_path: Path) -> N
 
         # Then Lambda's timeout fails the upload, once
         assert_failed_once_with(cloud, key, "Sandbox.Timedout")
+
+
+def test_a_function_that_cannot_start_fails_the_upload_once(tmp_path: Path) -> None:
+    # Given ThumbnailFunction's environment holds a size it cannot read: its init fails on every
+    # cold start, as on Lambda
+    def unreadable_thumbnail_size(resources: dict[str, Any]) -> None:
+        variables = resources["ThumbnailFunction"]["Properties"]["Environment"]["Variables"]
+        variables["THUMBNAIL_SIZE"] = "abc"
+
+    key = "uploads/camera-4/door.jpg"
+    with LocalCloud(
+        project_with(tmp_path, unreadable_thumbnail_size), clock_factor=CLOCK_FACTOR
+    ) as cloud:
+        # When a photo is uploaded
+        cloud.upload(photo_jpeg(), key)
+        cloud.wait_until_settled()
+
+        # Then the upload ends FAILED with the error the handler's import raised, once
+        assert_failed_once_with(cloud, key, "InvalidSetting")
+        assert "THUMBNAIL_SIZE" in record_of(cloud, key)["cause"]
