@@ -1,9 +1,9 @@
 """A process that has imported the engine once and forks engine shards on request.
 
 Importing moto's interpreter takes seconds; a local cloud starts a shard per core, and the tests
-start many local clouds. So each hub process starts this zygote once (`python -m
-mediaflow.localcloud.zygote`), single-threaded, and asks it for shards: each request carries the
-shard's configuration and one end of the shard's pipe to the hub. (multiprocessing's forkserver
+start many local clouds. So each hub process starts this zygote once (`zygote.serve`, in a
+Python of its own), single-threaded, and asks it for shards: each request carries the shard's
+configuration and one end of the shard's pipe to the hub. (multiprocessing's forkserver
 does the same but first re-runs the caller's main script in every child.)
 """
 
@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 from mediaflow.localcloud import engine
 
 _HEADER = struct.Struct(">I")
+_ZYGOTE_MAIN = "import sys; from mediaflow.localcloud import zygote; zygote.serve(int(sys.argv[1]))"
 # Importing the engine and parsing a definition take seconds; on a loaded machine, many more.
 START_TIMEOUT_SECONDS = 300
 
@@ -37,7 +38,9 @@ class Zygote:
     def __init__(self) -> None:
         self._socket, child = socket.socketpair()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mediaflow.localcloud.zygote", str(child.fileno())],
+            # Not `-m`: the package imports this module, and running it again as __main__ would
+            # make a second copy of it.
+            [sys.executable, "-c", _ZYGOTE_MAIN, str(child.fileno())],
             pass_fds=[child.fileno()],
             stdin=subprocess.DEVNULL,
         )
@@ -132,5 +135,6 @@ def _fork_shard(hub: socket.socket, pipe: int, config: engine.EngineConfig) -> i
         os._exit(code)
 
 
-if __name__ == "__main__":
-    _serve(socket.socket(fileno=int(sys.argv[1])))
+def serve(fd: int) -> None:
+    """The zygote process: serves the hub on socket `fd` until the hub closes it."""
+    _serve(socket.socket(fileno=fd))
