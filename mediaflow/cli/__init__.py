@@ -34,6 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, LookupError, TemplateError) as error:
         print(f"mediaflow: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # The local cloud and its processes are stopped by now (LocalCloud.__exit__).
+        print("mediaflow: interrupted", file=sys.stderr)
+        return 130
 
 
 def parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ import importlib.machinery
 import io
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -168,6 +169,8 @@ def invoke(handler: Any, request: dict) -> dict:
 
 
 def main() -> None:
+    # The local cloud that started this sandbox handles Ctrl-C and ends it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = Channel(int(sys.argv[1]))
     threading.Thread(target=_exit_with_the_manager, daemon=True).start()
     # Lambda's runtime writes every line to the log stream at once.

@@ -24,7 +24,12 @@ from multiprocessing.connection import Connection
 from mediaflow.localcloud import engine
 
 _HEADER = struct.Struct(">I")
-_ZYGOTE_MAIN = "import sys; from mediaflow.localcloud import zygote; zygote.serve(int(sys.argv[1]))"
+# Ctrl-C reaches every process of the terminal's group: the hub alone handles it, and ends the
+# zygote, the shards (which inherit this) and their sandboxes. Ignored before anything else.
+_ZYGOTE_MAIN = (
+    "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import sys; "
+    "from mediaflow.localcloud import zygote; zygote.serve(int(sys.argv[1]))"
+)
 # Importing the engine and parsing a definition take seconds; on a loaded machine, many more.
 START_TIMEOUT_SECONDS = 300
 
@@ -115,7 +120,11 @@ def _serve(hub: socket.socket) -> None:
             buffer = buffer[_HEADER.size + size :]
             engine.prepare(config)
             if kind == "start":
-                hub.sendall(_HEADER.pack(_fork_shard(hub, fds.pop(0), config)))
+                pid = _fork_shard(hub, fds.pop(0), config)
+                try:
+                    hub.sendall(_HEADER.pack(pid))
+                except OSError:  # the hub is gone, and so is the shard's pipe
+                    return
 
 
 def _fork_shard(hub: socket.socket, pipe: int, config: engine.EngineConfig) -> int:
