@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mediaflow.cli import history, invoke, operate, run
+from mediaflow.localcloud import LocalCloudError
 from mediaflow.localcloud.template import TemplateError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.command(args))
-    except (ValueError, FileNotFoundError, LookupError, TemplateError) as error:
+    except (ValueError, FileNotFoundError, LookupError, TemplateError, LocalCloudError) as error:
         print(f"mediaflow: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -26,6 +26,11 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from mediaflow.localcloud import moto_patches, provision
+from mediaflow.localcloud.dependencies import (
+    MissingDependency,
+    importable_modules,
+    requirement_files,
+)
 from mediaflow.localcloud.engine import EngineConfig
 from mediaflow.localcloud.eventbridge import RuleDelivery, deliveries
 from mediaflow.localcloud.faults import Fault, FaultCatalogue, FaultPlan
@@ -64,6 +69,11 @@ class LocalCloud:
             self.faults.add(fault)
         self.calls: Counter[str] = Counter()
         self.functions = {spec.logical_id: spec for spec in self.stack.functions()}
+        for spec in self.functions.values():
+            try:
+                importable_modules(requirement_files(spec.python_path))
+            except MissingDependency as error:
+                raise LocalCloudError(f"{spec.logical_id} cannot run here: {error}") from None
         self.bucket = self.stack.physical_name(self.stack.only_resource_of_type("AWS::S3::Bucket"))
         self.table = self.stack.physical_name(
             self.stack.only_resource_of_type("AWS::DynamoDB::Table")

@@ -76,7 +76,8 @@ def _closure(wanted: list[Requirement]) -> set[str]:
         except importlib.metadata.PackageNotFoundError:
             raise MissingDependency(
                 f"{requirement.name} is not installed in the environment that runs the local "
-                "cloud (run `make run` or `pip install -e .` again)"
+                "cloud: pyproject.toml's dependencies must list what the functions need, then "
+                "`make run` installs it"
             ) from None
         distributions.add(name)
         for text in distribution.requires or []:
