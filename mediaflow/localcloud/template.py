@@ -23,6 +23,8 @@ STACK_NAME = "mediaflow"
 
 # Suffixes that name a resource's kind; the local physical name keeps what the resource is for.
 _KIND_SUFFIXES = ("StateMachine", "Function", "Bucket", "Table", "Queue", "Topic")
+# Resources whose id the service chooses when it creates them (Stack.physical_ids).
+_ASSIGNED_ID_TYPES = ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient")
 
 
 class TemplateError(Exception):
@@ -122,6 +124,9 @@ class Stack:
         self._global_memory = globals_.get("MemorySize", 128)
         self._global_runtime = globals_.get("Runtime", "")
         self.parameters = self._parameters(parameter_overrides or {})
+        self.physical_ids: dict[str, str] = {}
+        """Ids the emulator chose when it created a resource (a user pool's, an app client's), by
+        logical ID: what `Ref` and `GetAtt` give for resources whose id nobody can name before."""
 
     # -- names -----------------------------------------------------------------------------
 
@@ -181,7 +186,13 @@ class Stack:
             return pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
+        if name in self.physical_ids:
+            return self.physical_ids[name]
         kind = self.resources.get(name, {}).get("Type")
+        if kind in _ASSIGNED_ID_TYPES:
+            raise TemplateError(f"{name} ({kind}) has no id until the local user pool is created")
+        if kind == "AWS::Cognito::UserPoolGroup":
+            return str(self.resolve(self.resources[name]["Properties"]["GroupName"]))
         if kind == "AWS::SQS::Queue":
             return self.queue_url(name)
         if kind in ("AWS::SNS::Topic", "AWS::Serverless::StateMachine"):
@@ -189,6 +200,17 @@ class Stack:
         return self.physical_name(name)
 
     def get_att(self, logical_id: str, attribute: str) -> str:
+        if self.resources.get(logical_id, {}).get("Type") == "AWS::Cognito::UserPool":
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cognito-userpool.html#aws-resource-cognito-userpool-return-values
+            pool_id = self.ref(logical_id)
+            provider = f"cognito-idp.{REGION}.amazonaws.com/{pool_id}"
+            attributes = {
+                "Arn": f"arn:{PARTITION}:cognito-idp:{REGION}:{ACCOUNT_ID}:userpool/{pool_id}",
+                "ProviderName": provider,
+                "ProviderURL": f"https://{provider}",
+            }
+            if attribute in attributes:
+                return attributes[attribute]
         if attribute == "Arn":
             return self.arn(logical_id)
         if attribute in ("Name", "QueueName"):
