@@ -59,8 +59,10 @@ def written(state: dict[str, Any]) -> dict[str, list[str]]:
         return {name: list(value.get("M", {})) for name, value in parameters["Item"].items()}
     aliases = parameters.get("ExpressionAttributeNames", {})
     values = parameters.get("ExpressionAttributeValues", {})
-    # Commas outside parentheses separate assignments (if_not_exists(#key, :key) is one value).
-    assignments = re.split(r",\s*(?![^(]*\))", parameters["UpdateExpression"].removeprefix("SET "))
+    # Only SET writes (REMOVE takes attributes away); commas outside parentheses separate its
+    # assignments (if_not_exists(#key, :key) is one value).
+    set_clause = re.split(r"\s+REMOVE\s+", parameters["UpdateExpression"])[0]
+    assignments = re.split(r",\s*(?![^(]*\))", set_clause.removeprefix("SET "))
     attributes = {}
     for assignment in assignments:
         target, _, value = (part.strip() for part in assignment.partition("="))
@@ -151,3 +153,148 @@ def test_function_outputs_the_workflow_keeps_are_the_contract_s(state: str, cont
         listed = {name for row in table_rows(sections()[contract]) for name in names(row[0])}
 
     assert kept == listed
+
+
+# -- tombstones: what DELETE /media leaves, and no state of the workflow writes over ---------------
+
+TABLE = "media-table"
+MEDIA_ID = "9" * 64
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ingest:run-1"
+TOMBSTONE = {
+    "mediaId": {"S": MEDIA_ID},
+    "status": {"S": "DELETED"},
+    "deletedAt": {"S": "2024-05-01T12:00:00Z"},
+    "executionArn": {"S": "deleted"},
+    "ttl": {"N": "1714651200"},
+}
+UPLOADING = {
+    "mediaId": {"S": MEDIA_ID},
+    "status": {"S": "UPLOADING"},
+    "deviceId": {"S": "phone-1"},
+    "key": {"S": "uploads/phone-1/01HXAMPLE.jpg"},
+    "uploadedAt": {"S": "2024-05-01T11:59:00Z"},
+    "expiresAt": {"S": "2024-05-01T12:14:00Z"},
+    "ttl": {"N": "1714651200"},
+}
+
+
+def sample_value(path: str, execution_arn: str) -> str:
+    """What a JSONPath of the workflow stands for in these tests."""
+    if path == "$.mediaId":
+        return MEDIA_ID
+    if path == "$$.Execution.Id":
+        return execution_arn
+    return "2024-05-01T12:00:00Z" if path.startswith("$$.") else "sample"
+
+
+def filled(value: Any, execution_arn: str) -> Any:
+    """A state's DynamoDB parameters with every `.$` path replaced by a sample value."""
+    if isinstance(value, list):
+        return [filled(item, execution_arn) for item in value]
+    if not isinstance(value, dict):
+        return TABLE if value == "${MediaTableName}" else value
+    result = {}
+    for key, item in value.items():
+        if not key.endswith(".$"):
+            result[key] = filled(item, execution_arn)
+        elif key == "N.$":
+            result["N"] = "1"
+        elif key == "L.$":
+            result["L"] = []
+        else:
+            result[key.removesuffix(".$")] = sample_value(item, execution_arn)
+    return result
+
+
+def write(dynamodb: Any, state: str, execution_arn: str) -> None:
+    """The DynamoDB call the state makes, on the table."""
+    task = states()[state]
+    operation = task["Resource"].rpartition(":")[2]  # putItem, updateItem
+    call = dynamodb.put_item if operation == "putItem" else dynamodb.update_item
+    call(**filled(task["Parameters"], execution_arn))
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    moto = pytest.importorskip("moto")
+    import boto3
+
+    with moto.mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "mediaId", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "mediaId", "KeyType": "HASH"}],
+        )
+        yield client
+
+
+def stored(dynamodb: Any) -> dict[str, Any]:
+    item: dict[str, Any] = dynamodb.get_item(TableName=TABLE, Key={"mediaId": {"S": MEDIA_ID}})[
+        "Item"
+    ]
+    return item
+
+
+@pytest.mark.parametrize("state", sorted(record_writes()))
+def test_no_write_of_the_workflow_changes_a_tombstone(dynamodb: Any, state: str) -> None:
+    # Given the media was deleted: its record is a tombstone
+    dynamodb.put_item(TableName=TABLE, Item=TOMBSTONE)
+
+    # When the state writes it, even as an execution the tombstone's executionArn names
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+        write(dynamodb, state, execution_arn="deleted")
+
+    # Then the tombstone stands as it was
+    assert stored(dynamodb) == TOMBSTONE
+
+
+@pytest.mark.parametrize(
+    "state",
+    sorted(
+        name for name in record_writes() if name.startswith("Record ") and "failure" not in name
+    ),
+)
+def test_a_result_is_written_to_the_record_its_execution_claimed(dynamodb: Any, state: str) -> None:
+    dynamodb.put_item(TableName=TABLE, Item=UPLOADING)
+    write(dynamodb, "Claim object", EXECUTION)
+
+    write(dynamodb, state, EXECUTION)
+
+    assert stored(dynamodb)["executionArn"] == {"S": EXECUTION}
+
+
+def test_the_claim_replaces_the_uploading_record_which_then_never_expires(dynamodb: Any) -> None:
+    dynamodb.put_item(TableName=TABLE, Item=UPLOADING)
+
+    write(dynamodb, "Claim object", EXECUTION)
+
+    record = stored(dynamodb)
+    assert (record["status"], record["executionArn"]) == ({"S": "PROCESSING"}, {"S": EXECUTION})
+    assert not {"ttl", "expiresAt"} & set(record)
+
+
+def test_a_failure_before_the_claim_fails_the_uploading_record_for_good(dynamodb: Any) -> None:
+    # Given Inspect failed for an upload the HTTP API announced
+    dynamodb.put_item(TableName=TABLE, Item=UPLOADING)
+
+    write(dynamodb, "Record failure", EXECUTION)
+
+    record = stored(dynamodb)
+    assert (record["status"], record["executionArn"]) == ({"S": "FAILED"}, {"S": EXECUTION})
+    assert "ttl" not in record  # a FAILED record stays until someone looks at it
+
+
+def test_a_refused_failure_ends_superseded_without_a_dlq_message() -> None:
+    catches = states()["Record failure"]["Catch"]
+    refused = next(
+        c for c in catches if c["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
+    )
+
+    assert refused["Next"] == "Skip superseded execution"
+    assert catches.index(refused) == 0  # before States.ALL, which goes to the DLQ
+    for state in record_writes():
+        for catcher in states()[state].get("Catch", []):
+            if "DynamoDB.ConditionalCheckFailedException" in catcher["ErrorEquals"]:
+                assert catcher["Next"] in ("Skip duplicate", "Skip superseded execution"), state

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import json
 import struct
@@ -208,6 +209,37 @@ def test_device_mismatch_in_metadata_is_rejected(
     assert result["kind"] == "rejected"
     assert "'tablet-2'" in result["reason"] and "'field-recorder-7'" in result["reason"]
     assert '"ObjectsRejected"' in capsys.readouterr().out
+
+
+def test_the_sha256_s3_checked_and_the_capture_time_are_in_the_verdict(
+    s3: S3Client, app: ModuleType
+) -> None:
+    # Given a photo uploaded with its SHA-256 for S3 to check, and the time it was taken
+    photo = jpeg()
+    version = s3.put_object(
+        Bucket=BUCKET,
+        Key=KEY,
+        Body=photo,
+        ChecksumAlgorithm="SHA256",
+        Metadata={"captured-at": "2024-05-01T12:00:00.250+02:00"},
+    )["VersionId"]
+
+    result = invoke(app, sample_event(version_id=version))
+
+    assert result["kind"] == "image"
+    assert result["sha256"] == hashlib.sha256(photo).hexdigest()
+    assert result["capturedAt"] == "2024-05-01T12:00:00.250+02:00"
+
+
+def test_an_upload_without_a_sha256_checksum_has_none(s3: S3Client, app: ModuleType) -> None:
+    # The SDK sends a CRC32 by default: a checksum, but no SHA-256 of the file.
+    version = s3.put_object(Bucket=BUCKET, Key=KEY, Body=jpeg(), ChecksumAlgorithm="CRC32")[
+        "VersionId"
+    ]
+
+    result = invoke(app, sample_event(version_id=version))
+
+    assert (result["kind"], result["sha256"], result["capturedAt"]) == ("image", "", "")
 
 
 def test_zero_byte_upload_is_rejected_without_reading_it(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import math
 import struct
@@ -38,7 +40,7 @@ SETTINGS = InspectSettings(
 CONTRACT_KEYS = {
     "bucket", "key", "versionId", "sequencer", "size", "etag", "deviceId", "platform",
     "declaredContentType", "kind", "format", "contentType", "reason", "width", "height",
-    "durationSeconds", "outputPrefix", "labelSource", "uploadedAt",
+    "durationSeconds", "outputPrefix", "labelSource", "uploadedAt", "sha256", "capturedAt",
 }  # fmt: skip
 
 
@@ -89,6 +91,7 @@ def stored(
     metadata: dict[str, str] | None = None,
     content_type: str = "image/jpeg",
     version_id: str = VERSION,
+    sha256: str = "",
 ) -> StoredObject:
     return StoredObject(
         bucket="mediaflow-media-local",
@@ -98,6 +101,7 @@ def stored(
         etag='"9b2cf535f27731c974343645a3985328"',
         content_type=content_type,
         metadata={"platform": "android"} if metadata is None else metadata,
+        sha256=sha256,
     )
 
 
@@ -122,6 +126,7 @@ def test_accepted_jpeg_verdict_follows_the_contract() -> None:
         "sequencer": "00000000000000" + "0062E9943B8C3D6B91",
         "size": len(data),
         "etag": "9b2cf535f27731c974343645a3985328",
+        "sha256": "",
         "deviceId": "field-recorder-7",
         "platform": "android",
         "declaredContentType": "image/jpeg",
@@ -135,6 +140,7 @@ def test_accepted_jpeg_verdict_follows_the_contract() -> None:
         "outputPrefix": f"thumbnails/{MEDIA_ID}/{VERSION}/",
         "labelSource": {"bucket": "mediaflow-media-local", "key": KEY, "version": VERSION},
         "uploadedAt": "2024-05-14T09:21:37Z",
+        "capturedAt": "",
     }
 
 
@@ -180,6 +186,56 @@ def test_unversioned_bucket_writes_under_null() -> None:
 
 def test_platform_is_unknown_without_metadata() -> None:
     assert verdict(image(), metadata={})["platform"] == "unknown"
+
+
+def test_the_checksum_s3_checked_is_the_records_sha256() -> None:
+    digest = hashlib.sha256(b"the upload").hexdigest()
+
+    assert verdict(image(), sha256=digest)["sha256"] == digest
+
+
+@pytest.mark.parametrize(
+    "captured_at",
+    [
+        "2024-05-01T12:00:00Z",
+        "2024-05-01t12:00:00.123456z",
+        "2024-02-29T23:59:60+05:30",  # a leap second, in a leap year
+        "1999-12-31T00:00:00.1-08:00",
+    ],
+)
+def test_the_devices_capture_time_is_kept_as_it_gave_it(captured_at: str) -> None:
+    result = verdict(image(), metadata={"captured-at": captured_at})
+
+    assert (result["kind"], result["capturedAt"]) == ("image", captured_at)
+
+
+def test_no_capture_time_is_an_empty_capturedat() -> None:
+    assert verdict(image(), metadata={"platform": "ios"})["capturedAt"] == ""
+
+
+@pytest.mark.parametrize(
+    "captured_at",
+    [
+        "yesterday",
+        "2024-05-01",
+        "2024-05-01T12:00:00",  # no offset: a local time of an unknown zone
+        "2024-05-01 12:00:00Z",
+        "2023-02-29T12:00:00Z",
+        "2024-05-01T24:00:00Z",
+        "2024-05-01T12:00:61Z",
+        "2024-05-01T12:00:00+24:00",
+        "2024-05-01T12:00:00.Z",
+        "1714564800",
+    ],
+)
+def test_a_capture_time_that_is_no_rfc_3339_date_time_is_rejected(captured_at: str) -> None:
+    result = verdict(image(), metadata={"captured-at": captured_at})
+
+    assert (result["kind"], result["capturedAt"]) == ("rejected", "")
+    assert result["reason"] == (
+        f"object metadata captured-at is {captured_at!r}, not an RFC 3339 date-time "
+        "such as 2024-05-01T12:00:00Z"
+    )
 
 
 @pytest.mark.parametrize(
@@ -527,7 +583,12 @@ EMPTY_OBJECT = {"ContentLength": 0, "ETag": '"d41d8cd98f00b204e9800998ecf8427e"'
 
 
 def head_params(key: str) -> dict[str, str]:
-    return {"Bucket": "mediaflow-media-local", "Key": key, "VersionId": VERSION}
+    return {
+        "Bucket": "mediaflow-media-local",
+        "Key": key,
+        "VersionId": VERSION,
+        "ChecksumMode": "ENABLED",
+    }
 
 
 @pytest.mark.parametrize("status", [403, 404])
@@ -546,6 +607,65 @@ def test_literal_key_is_tried_when_the_decoded_key_is_not_there(status: int) -> 
         result = inspect_object(s3, request("uploads/rec-1/a+b.jpg"), SETTINGS)
 
     assert result["key"] == "uploads/rec-1/a+b.jpg"
+
+
+# --- the checksum S3 checked ----------------------------------------------------------------
+
+SHA256_OF_NOTHING = hashlib.sha256(b"").digest()
+AS_S3_SENDS_IT = base64.b64encode(SHA256_OF_NOTHING).decode()
+
+
+@pytest.mark.parametrize(
+    ("checksum", "expected"),
+    [
+        ({"ChecksumSHA256": AS_S3_SENDS_IT}, SHA256_OF_NOTHING.hex()),
+        (
+            {
+                "ChecksumSHA256": AS_S3_SENDS_IT,
+                "ChecksumType": "FULL_OBJECT",
+            },
+            SHA256_OF_NOTHING.hex(),
+        ),
+        # a multipart upload's checksum of its parts' checksums is not the file's SHA-256
+        (
+            {
+                "ChecksumSHA256": AS_S3_SENDS_IT + "-3",
+                "ChecksumType": "COMPOSITE",
+            },
+            "",
+        ),
+        ({"ChecksumSHA256": AS_S3_SENDS_IT + "-3"}, ""),
+        # an answer with neither: the multipart ETag says what the checksum is
+        (
+            {
+                "ChecksumSHA256": AS_S3_SENDS_IT,
+                "ETag": '"fdd3f8f29045d7454477dd634c8cd8cb-2"',
+            },
+            "",
+        ),
+        ({"ChecksumCRC64NVME": "AAAAAAAAAAA="}, ""),  # what S3 adds to an upload without one
+        ({}, ""),
+    ],
+    ids=[
+        "sha256",
+        "full-object",
+        "composite",
+        "composite-untyped",
+        "multipart-etag",
+        "crc64nvme-only",
+        "none",
+    ],
+)
+def test_sha256_is_the_whole_objects_checksum_in_hex_or_empty(
+    checksum: dict[str, str], expected: str
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    with Stubber(s3) as stub:
+        stub.add_response("head_object", {**EMPTY_OBJECT, **checksum}, head_params(KEY))
+
+        result = inspect_object(s3, request(KEY), SETTINGS)
+
+    assert result["sha256"] == expected
 
 
 def test_other_errors_on_the_decoded_key_are_raised_as_they_are() -> None:

@@ -16,17 +16,19 @@ from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 from mediakit import rekognition_input
-from mediakit.object_reads import ObjectVersion, head, read_range
+from mediakit.object_reads import ObjectVersion, read_range
 
 from inspector import sniffing
 from inspector.audio_work import audio_work_problem
 from inspector.devices import NO_DEVICE, device_id_problem
 from inspector.errors import MalformedEvent, UnsupportedEncoding, UnusableHeader
+from inspector.provenance import CAPTURED_AT, captured_at_problem, sha256_hex
 from inspector.settings import HEADER_WINDOW_LIMIT, InspectSettings
 from inspector.sniffing import MediaInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef, HeadObjectRequestTypeDef
 
 # Of the JPEGs, Amazon Rekognition reads plain 8-bit Huffman-coded ones; lossless, arithmetic or
 # CMYK JPEGs get a rendition.
@@ -73,6 +75,7 @@ class StoredObject:
     etag: str
     content_type: str
     metadata: Mapping[str, str]  # user metadata, names lower-cased as S3 returns them
+    sha256: str = ""  # hex of the SHA-256 S3 checked on arrival; "" when it has none
 
 
 def inspect_object(
@@ -113,6 +116,7 @@ def decide(
     reason = (
         _key_problem(stored.key, device_id, settings)
         or _device_problem(stored, device_id)
+        or _captured_at_problem(stored)
         or ("file is 0 bytes" if stored.size == 0 else "")
         or _content_problem(media, problem)
         or _limit_problem(media, stored.size, settings)
@@ -134,6 +138,7 @@ def decide(
         "sequencer": request.padded_sequencer,
         "size": stored.size,
         "etag": stored.etag.strip('"'),
+        "sha256": stored.sha256,
         "deviceId": _record_device(device_id),
         "platform": stored.metadata.get("platform", "").strip() or "unknown",
         "declaredContentType": stored.content_type,
@@ -147,6 +152,7 @@ def decide(
         "outputPrefix": f"{settings.output_prefix}{request.media_id}/{version_path}/",
         "labelSource": _label_source(stored, media) if kind == "image" else None,
         "uploadedAt": request.uploaded_at,
+        "capturedAt": _captured_at(stored),
     }
 
 
@@ -182,6 +188,17 @@ def _device_problem(stored: StoredObject, device_id: str | None) -> str:
             f"but the key says the device is {device_id!r}"
         )
     return ""
+
+
+def _captured_at(stored: StoredObject) -> str:
+    """The device's capture time as it gave it, or "" when it gave none (or not a date-time)."""
+    value = stored.metadata.get(CAPTURED_AT, "").strip()
+    return value if value and not captured_at_problem(value) else ""
+
+
+def _captured_at_problem(stored: StoredObject) -> str:
+    value = stored.metadata.get(CAPTURED_AT, "").strip()
+    return captured_at_problem(value) if value else ""
 
 
 def _content_problem(media: MediaInfo | None, problem: UnusableHeader | None) -> str:
@@ -270,7 +287,7 @@ def _head(s3: S3Client, request: InspectRequest) -> StoredObject:
 
 
 def _head_key(s3: S3Client, request: InspectRequest, key: str) -> StoredObject:
-    response = head(s3, ObjectVersion(request.bucket, key, request.version_id))
+    response = _head_with_checksum(s3, ObjectVersion(request.bucket, key, request.version_id))
     return StoredObject(
         bucket=request.bucket,
         key=key,
@@ -279,7 +296,21 @@ def _head_key(s3: S3Client, request: InspectRequest, key: str) -> StoredObject:
         etag=response["ETag"],
         content_type=response.get("ContentType", ""),
         metadata=response.get("Metadata", {}),
+        sha256=sha256_hex(response),
     )
+
+
+def _head_with_checksum(s3: S3Client, version: ObjectVersion) -> HeadObjectOutputTypeDef:
+    """HeadObject of the version with its checksum: S3 answers ChecksumSHA256 only when asked
+    (ChecksumMode ENABLED; s3:GetObject allows it, and SSE-S3 needs no kms:Decrypt)."""
+    params: HeadObjectRequestTypeDef = {
+        "Bucket": version.bucket,
+        "Key": version.key,
+        "ChecksumMode": "ENABLED",
+    }
+    if version.version_id:
+        params["VersionId"] = version.version_id
+    return s3.head_object(**params)
 
 
 def _read(s3: S3Client, stored: StoredObject, start: int, stop: int) -> bytes:
