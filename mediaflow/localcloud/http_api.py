@@ -17,9 +17,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from mediaflow.localcloud import http_cors
-from mediaflow.localcloud.http_api_spec import HttpApiSpec, RouteSpec, Throttle
+from mediaflow.localcloud.http_api_spec import (
+    HttpApiSpec,
+    RouteSpec,
+    Throttle,
+    read_http_api,
+    read_jwt_authorizers,
+)
 from mediaflow.localcloud.http_routes import RouteTable
-from mediaflow.localcloud.jwt_authorizer import JwtAuthorizer, Refusal
+from mediaflow.localcloud.jwt_authorizer import (
+    JwksCache,
+    JwtAuthorizer,
+    Refusal,
+    default_jwks_url,
+)
 from mediaflow.localcloud.payload_v2 import (
     HttpRequest,
     HttpResponse,
@@ -27,6 +38,7 @@ from mediaflow.localcloud.payload_v2 import (
     build_event,
     map_response,
 )
+from mediaflow.localcloud.template import Stack
 
 # HTTP API quotas: a payload of at most 10 MB; Lambda takes a request payload of at most 6 MB.
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html#http-api-quotas
@@ -91,6 +103,24 @@ class HttpApi:
             for route in spec.routes
             if route.throttle is not None
         }
+
+    @classmethod
+    def from_template(
+        cls,
+        stack: Stack,
+        logical_id: str | None = None,
+        *,
+        jwks_url: Callable[[str], str] = default_jwks_url,
+    ) -> HttpApi:
+        """The template's HttpApi (its only one by default) with its JWT authorizers, which
+        fetch each issuer's keys from `jwks_url(issuer)`. Call it once the user pool exists."""
+        spec = read_http_api(stack, logical_id)
+        keys = JwksCache(jwks_url)
+        authorizers = {
+            name: JwtAuthorizer(authorizer, keys)
+            for name, authorizer in read_jwt_authorizers(stack, spec.logical_id).items()
+        }
+        return cls(spec, authorizers)
 
     def handle(self, request: HttpRequest) -> Invoke | HttpResponse:
         context = RequestContext(self.api_id)

@@ -12,13 +12,17 @@ import boto3
 import jwt
 import pytest
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
+from mediaflow.localcloud.http_api import HttpApi, Invoke
 from mediaflow.localcloud.http_api_spec import read_jwt_authorizers
+from mediaflow.localcloud.payload_v2 import HttpRequest, HttpResponse
 from mediaflow.localcloud.template import Stack, TemplateError
 from mediaflow.localcloud.user_pool import (
     PrincipalError,
     UserPool,
     device_id_problem,
+    local_jwks_url,
     provision,
 )
 from tests.conftest import ROOT
@@ -62,6 +66,13 @@ TEMPLATE = """\
                 JwtConfiguration:
                   issuer: !Sub "https://cognito-idp.${AWS::Region}.amazonaws.com/${DeviceUserPool}"
                   audience: [!Ref DeviceUserPoolClient]
+      ApiFunction:
+        Type: AWS::Serverless::Function
+        Properties:
+          Events:
+            GetMedia:
+              Type: HttpApi
+              Properties: {ApiId: !Ref DeviceApi, Method: GET, Path: "/media/{mediaId}"}
 """
 
 
@@ -113,6 +124,34 @@ def test_the_authorizers_issuer_is_the_iss_the_pool_signs_into_its_tokens(
     assert authorizer.issuer == f"https://cognito-idp.us-east-1.amazonaws.com/{pool.user_pool_id}"
     assert authorizer.audience == (pool.client_id,) == (claims["client_id"],)
     assert authorizer.header == "authorization"
+
+
+def test_a_signed_in_device_reaches_its_route_through_the_local_http_api(stack: Stack) -> None:
+    with mock_aws():
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        try:
+            host, port = server.get_host_and_port()
+            pool = provision(stack, boto3.client("cognito-idp", region_name="us-east-1"))
+            api = HttpApi.from_template(stack, jwks_url=local_jwks_url(f"http://{host}:{port}"))
+            device = pool.add_device("phone-1")
+            token = pool.sign_in(device.username, device.password).access_token
+
+            invoke = api.handle(
+                HttpRequest("GET", "/media/m1", (("Authorization", f"Bearer {token}"),))
+            )
+            refused = api.handle(HttpRequest("GET", "/media/m1", (("Authorization", "x.y.z"),)))
+        finally:
+            server.stop()
+
+    assert isinstance(invoke, Invoke)
+    assert invoke.function == "ApiFunction"
+    assert invoke.event["routeKey"] == "GET /media/{mediaId}"
+    assert invoke.event["pathParameters"] == {"mediaId": "m1"}
+    claims = invoke.event["requestContext"]["authorizer"]["jwt"]["claims"]
+    assert (claims["username"], claims["cognito:groups"]) == ("phone-1", "[devices]")
+    assert isinstance(refused, HttpResponse)
+    assert refused.status == 401
 
 
 def test_a_pools_id_cannot_be_named_before_it_exists(stack: Stack) -> None:
