@@ -43,7 +43,7 @@ class HttpRequest:
 
     def header(self, name: str) -> str | None:
         """A header's values joined with commas, as payload 2.0 passes them; None when absent."""
-        values = [value for key, value in self.headers if key.lower() == name]
+        values = [value for key, value in self.headers if key.lower() == name.lower()]
         return ",".join(values) if values else None
 
 
