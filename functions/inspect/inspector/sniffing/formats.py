@@ -3,12 +3,14 @@
 A line says everything the rest of the system knows about a format: its `name` (the record's
 `format`), its `label` (what rejection reasons call it), its `content_type` (the record's
 `contentType`), its `kind` (which branch of the workflow processes it), how its first bytes
-are recognised (`matches`) and which parser reads its header (`parse`).
+are recognised (`matches`) and which parser reads its header (`parse`). Its content type and
+kind come from `mediakit.media_types`, the allow-list the HTTP API accepts uploads from.
 
 To add a format:
 1. write its header parser, a `Parser` (see media.py), in a module of this package named for
    the format or its family, reading bytes only through reading.py;
-2. add its line to `FORMATS`, before any format whose magic bytes could also match it;
+2. add its line to `FORMATS`, before any format whose magic bytes could also match it, with
+   its content type added to `mediakit.media_types` (the API then accepts uploads of it);
 3. give tests/unit/test_sniffing.py a sample of it (`test_every_registered_format_...` fails
    until there is one).
 """
@@ -17,6 +19,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from mediakit.media_types import (
+    AIFF,
+    AU,
+    AVIF,
+    BMP,
+    FLAC,
+    GIF,
+    HEIC,
+    HEIF,
+    JPEG,
+    MP3,
+    OGG,
+    PNG,
+    TIFF,
+    WAV,
+    WEBP,
+)
 
 from inspector.sniffing import audio, heif, images, mp3, ogg
 from inspector.sniffing.media import Kind, MediaInfo, Parser
@@ -55,32 +75,32 @@ def _iso_brand(name: str) -> Callable[[bytes], bool]:
 # The order of identification: the first format that matches is the file's. Formats with a
 # distinctive signature come first; MP3's frame sync, the weakest, comes last.
 FORMATS: tuple[Format, ...] = (
-    Format("jpeg", "JPEG", "image/jpeg", "image",
+    Format("jpeg", "JPEG", JPEG.content_type, JPEG.kind,
            _starts_with(b"\xff\xd8\xff"), images.parse_jpeg),
-    Format("png", "PNG", "image/png", "image",
+    Format("png", "PNG", PNG.content_type, PNG.kind,
            _starts_with(b"\x89PNG\r\n\x1a\n"), images.parse_png),
-    Format("gif", "GIF", "image/gif", "image",
+    Format("gif", "GIF", GIF.content_type, GIF.kind,
            _starts_with(b"GIF87a", b"GIF89a"), images.parse_gif),
-    Format("webp", "WebP", "image/webp", "image",
+    Format("webp", "WebP", WEBP.content_type, WEBP.kind,
            lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP", images.parse_webp),
-    Format("wav", "WAV", "audio/wav", "audio",
+    Format("wav", "WAV", WAV.content_type, WAV.kind,
            lambda head: head[:4] in (b"RIFF", b"RF64", b"BW64") and head[8:12] == b"WAVE",
            audio.parse_wav),
-    Format("tiff", "TIFF", "image/tiff", "image",
+    Format("tiff", "TIFF", TIFF.content_type, TIFF.kind,
            _starts_with(b"II*\x00", b"MM\x00*"), images.parse_tiff),
-    Format("bmp", "BMP", "image/bmp", "image", images.is_bmp, images.parse_bmp),
+    Format("bmp", "BMP", BMP.content_type, BMP.kind, images.is_bmp, images.parse_bmp),
     # HEIC (what iPhones write), AVIF and other HEIF are one container with different codecs.
-    Format("heic", "HEIC", "image/heic", "image", _iso_brand("heic"), heif.parse_heif),
-    Format("avif", "AVIF", "image/avif", "image", _iso_brand("avif"), heif.parse_heif),
-    Format("heif", "HEIF", "image/heif", "image", _iso_brand("heif"), heif.parse_heif),
-    Format("flac", "FLAC", "audio/flac", "audio", audio.is_flac, audio.parse_flac),
-    Format("ogg", "Ogg", "audio/ogg", "audio",
+    Format("heic", "HEIC", HEIC.content_type, HEIC.kind, _iso_brand("heic"), heif.parse_heif),
+    Format("avif", "AVIF", AVIF.content_type, AVIF.kind, _iso_brand("avif"), heif.parse_heif),
+    Format("heif", "HEIF", HEIF.content_type, HEIF.kind, _iso_brand("heif"), heif.parse_heif),
+    Format("flac", "FLAC", FLAC.content_type, FLAC.kind, audio.is_flac, audio.parse_flac),
+    Format("ogg", "Ogg", OGG.content_type, OGG.kind,
            _starts_with(b"OggS"), ogg.parse_ogg, tail_bytes=ogg.TAIL_BYTES),
-    Format("aiff", "AIFF", "audio/aiff", "audio",
+    Format("aiff", "AIFF", AIFF.content_type, AIFF.kind,
            lambda head: head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"),
            audio.parse_aiff),
-    Format("au", "AU", "audio/basic", "audio", _starts_with(b".snd"), audio.parse_au),
-    Format("mp3", "MP3", "audio/mpeg", "audio", mp3.is_mp3, mp3.parse_mp3),
+    Format("au", "AU", AU.content_type, AU.kind, _starts_with(b".snd"), audio.parse_au),
+    Format("mp3", "MP3", MP3.content_type, MP3.kind, mp3.is_mp3, mp3.parse_mp3),
 )  # fmt: skip
 
 _BY_NAME = {entry.name: entry for entry in FORMATS}
