@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUTPUT ?= mediaflow-output
 
-.PHONY: run test bench samples clean
+.PHONY: run test bench samples openapi clean
 
 run: $(VENV)/.installed
 	$(BIN)/mediaflow run samples --output $(OUTPUT)
@@ -14,12 +14,16 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check mediaflow functions layers tests bench
 	$(BIN)/ruff format --check mediaflow functions layers tests bench
-	$(BIN)/mypy mediaflow layers/shared functions/inspect functions/thumbnail functions/audio
+	$(BIN)/mypy mediaflow layers/shared functions/inspect functions/thumbnail functions/audio functions/api
 	$(BIN)/mypy bench tests
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
+
+# docs/openapi.json is committed; this remakes it from the device API's code (functions/api).
+openapi: $(VENV)/.installed
+	PYTHONPATH=functions/api:layers/shared $(BIN)/python -m device_api.openapi docs/openapi.json
 
 # samples/ is committed; this remakes it from the generators in mediaflow/corpora.
 samples: $(VENV)/.installed
