@@ -2,9 +2,13 @@
 with a Cognito JWT authorizer).
 
 The package, by job:
-- app.py        the handler: routes, the error shape, the OpenAPI document's route
+- app.py        the handler: builds the clients once, refuses unknown callers and bad bodies
+- routes.py     the routes on Powertools' resolver: parse, call one logic function, return
 - settings.py   the environment, read once
+- backends.py   the clients, settings, signing key and clock the logic acts on
 - errors.py     the API's errors, each with its stable code and HTTP status
+- error_responses.py  every error in the one error shape, and the errors each route documents
+- json_bodies.py      request bodies: size limit, and JSON that fails only as a 400
 - models.py     request and response bodies (pydantic), which validation and OpenAPI read
 - identity.py   who is calling, from the authorizer's verified claims only
 - uploads.py    POST /uploads: the key, the UPLOADING record, the presigned POST or multipart
