@@ -3,6 +3,7 @@ fields before the file, held in memory and limited to 20 KB with their boundarie
 data and boundaries (excluding the contents of the file) cannot exceed 20KB", POST_OBJECT);
 the file, streamed to whoever takes it; and what follows the file, which S3 ignores ("Any
 fields below it are ignored"), read only to find a second file.
+Pages named in capitals are s3_errors' constants.
 """
 
 from __future__ import annotations

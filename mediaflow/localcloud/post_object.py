@@ -8,6 +8,7 @@ the form as S3 does (204, or `success_action_status` 200/201, or a 303 to
 S3 checks in this order (S3's observed order): the form's encoding, the `key` field, the signing
 fields, the signature over the policy as sent, the policy document, its expiration, each
 condition, the fields no condition covers; the file's size and checksum once it has arrived.
+Pages named in capitals are s3_errors' constants.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ expired policy, a failed condition and a form field no condition covers are 403 
 "Invalid according to Policy: ..." (S3's observed answer, where ERROR_RESPONSES lists
 InvalidPolicyDocument; LOCALSTACK_RECORDINGS); a file outside `content-length-range` is 400
 EntityTooSmall or EntityTooLarge once its size is known.
+Pages named in capitals are s3_errors' constants.
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ class PostPolicy:
 
 def field_values(fields: Sequence[tuple[str, str]]) -> Mapping[str, str]:
     """Field names are case-insensitive (POST_EXAMPLE); "if you have multiple fields with the
-    same name, the values must be separated by commas" in the policy (HTTPPOSTForms)."""
+    same name, the values must be separated by commas" in the policy (POST_FORMS_V2)."""
     values: dict[str, str] = {}
     for name, value in fields:
         key = name.lower()

@@ -20,6 +20,8 @@ _S3 = "https://docs.aws.amazon.com/AmazonS3/latest"
 ERROR_RESPONSES = f"{_S3}/API/ErrorResponses.html"
 POST_OBJECT = f"{_S3}/API/RESTObjectPOST.html"
 POST_FORMS = f"{_S3}/API/sigv4-HTTPPOSTForms.html"
+# The Signature Version 2 form page, which alone says how fields of one name combine.
+POST_FORMS_V2 = f"{_S3}/API/HTTPPOSTForms.html"
 POST_POLICY = f"{_S3}/API/sigv4-HTTPPOSTConstructPolicy.html"
 POST_SIGNATURE = f"{_S3}/API/sigv4-authentication-HTTPPOST.html"
 POST_EXAMPLE = f"{_S3}/API/sigv4-post-example.html"

@@ -3,6 +3,7 @@ request of a presigned URL, and the checks S3 makes of a presigned URL before it
 
 The local S3 gateway checks presigned URLs (query-string authentication) and signs the uploads
 it stores for a POST form; POST policies are signed with the same key (post_object.py).
+Pages named in capitals are s3_errors' constants.
 """
 
 from __future__ import annotations
@@ -237,8 +238,8 @@ def check_presigned(
             ("Expires", expires_at),
             ("ServerTime", server_time),
         )
-    # "X-Amz-Expires: the time period, in seconds, for which the generated presigned URL is
-    # valid" from X-Amz-Date (QUERY_AUTH).
+    # X-Amz-Expires "provides the time period, in seconds, for which the generated presigned
+    # URL is valid", counted from X-Amz-Date (QUERY_AUTH).
     if (now - signed_at).total_seconds() > expires:
         raise access_denied(
             "Request has expired",
@@ -261,9 +262,8 @@ def check_presigned(
     if secret is None:
         raise unknown_access_key(scope.access_key)
     signed_headers = tuple(query["X-Amz-SignedHeaders"].lower().split(";"))
-    # "The following headers are required in the signature calculations: the HTTP host header,
-    # any x-amz-* headers that you plan to add to the request" (QUERY_AUTH); S3 refuses the
-    # request naming the ones left out.
+    # A presigned request signs the host header and every x-amz-* header it will carry
+    # (QUERY_AUTH); S3 refuses one that carries others, naming them.
     unsigned = [
         name
         for name in sorted({"host", *(name for name in headers if name.startswith("x-amz-"))})

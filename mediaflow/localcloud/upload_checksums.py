@@ -6,6 +6,7 @@ BadDigest, as S3 answers.
 
 CRC32C and CRC64NVME need a native library the tool does not depend on: such values are checked
 for their form only, and the emulator stores them unverified.
+Pages named in capitals are s3_errors' constants.
 """
 
 from __future__ import annotations

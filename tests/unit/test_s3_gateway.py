@@ -638,3 +638,40 @@ def test_an_unsigned_request_is_refused(local_s3: LocalS3) -> None:
     response = requests.get(f"{local_s3.url}/{BUCKET}/{key}", timeout=30)
 
     assert s3_error(response) == (403, "AccessDenied", "Access Denied")
+
+
+def test_a_device_retrying_on_its_connection_after_a_refusal_is_served(
+    local_s3: LocalS3,
+) -> None:
+    key = new_key()
+    post = local_s3.presigned_post(key, PHOTO)
+    fields = list(post["fields"].items())
+
+    with requests.Session() as session:
+        refused = session.post(
+            post["url"], data=fields, files={"file": ("a.jpg", PHOTO[:-1])}, timeout=30
+        )
+        accepted = session.post(
+            post["url"], data=fields, files={"file": ("a.jpg", PHOTO)}, timeout=30
+        )
+
+    assert s3_error(refused)[:2] == (400, "EntityTooSmall")
+    assert accepted.status_code == 204, accepted.text
+    assert len(local_s3.versions(key)) == 1
+
+
+@pytest.mark.parametrize("name", ["a b+c~d.jpg", "Zürich (1).jpg", "50%=half?&.jpg"])
+def test_keys_of_any_characters_are_signed_as_s3_signs_them(local_s3: LocalS3, name: str) -> None:
+    key = new_key(name)
+    put = requests.put(
+        presigned_put(local_s3, key, PHOTO), data=PHOTO, headers=put_headers(PHOTO), timeout=30
+    )
+    get = requests.get(
+        local_s3.presigner.generate_presigned_url(
+            "get_object", Params={"Bucket": BUCKET, "Key": key}, ExpiresIn=60
+        ),
+        timeout=30,
+    )
+
+    assert put.status_code == 200, put.text
+    assert get.content == PHOTO
