@@ -113,6 +113,7 @@ def local_s3_server() -> Iterator[LocalS3]:
         presigner = s3_client(url, Config(signature_version="s3v4"))
         sdk = s3_client(url)
         local = LocalS3(url, clock, emulator, presigner, sdk)
+        # S3's events as the local cloud's hub receives them (moto_patches), here collected.
         moto_patches.apply_to_services()
         moto_patches.event_bus["publish"] = local.events.append
         try:
