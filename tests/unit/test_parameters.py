@@ -14,9 +14,12 @@ import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from secrets import token_hex as secrets_token_hex
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 from PIL import Image
 
 from mediaflow.localcloud.parameters import (
@@ -305,16 +308,30 @@ def function_modules(spec: FunctionSpec) -> list[str]:
     ]
 
 
+def create_secrets(stack: Stack) -> None:
+    """The template's Secrets Manager secrets in the emulator, under the names the function's
+    environment gives them, as CloudFormation creates them (a generated string): what a cold
+    start may read (ApiFunction reads its cursor key at init)."""
+    secrets = boto3.client("secretsmanager")
+    for logical_id in stack.of_type("AWS::SecretsManager::Secret"):
+        secrets.create_secret(Name=stack.ref(logical_id), SecretString=secrets_token_hex(32))
+
+
 @pytest.fixture
 def cold_start(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Stack, str], None]]:
     """Imports a function's handler as a cold start in its own sandbox would: with exactly
-    the environment the template gives it, and none of its code or layers imported yet.
+    the environment the template gives it, and none of its code or layers imported yet, against
+    an emulated AWS holding what the template creates that an init reads (its secrets).
     Afterwards the modules other tests imported are back, and no module imported here stays."""
     before = set(sys.modules)
     started: list[FunctionSpec] = []
+    emulated = mock_aws()
+    emulated.start()
 
     def start(stack: Stack, logical_id: str) -> None:
         spec = stack.function(logical_id)
+        if not started:
+            create_secrets(stack)
         started.append(spec)
         for other in stack.functions():
             for variable in other.environment:
@@ -327,7 +344,10 @@ def cold_start(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Stack, str
             monkeypatch.delitem(sys.modules, name)
         handler_module(logical_id)
 
-    yield start
+    try:
+        yield start
+    finally:
+        emulated.stop()
     for spec in started:
         for name in set(function_modules(spec)) - before:
             del sys.modules[name]

@@ -28,6 +28,8 @@ BIN = Path(sys.executable).parent
 LINT_TIMEOUT = 300  # seconds; each linter takes a few seconds on a laptop
 
 FUNCTIONS = ("InspectFunction", "ThumbnailFunction", "AudioFunction")
+"""The workflow's functions."""
+ALL_FUNCTIONS = (*FUNCTIONS, "ApiFunction")
 SUBSTITUTION_KEYS = {
     "InspectFunctionArn",
     "ThumbnailFunctionArn",
@@ -443,7 +445,7 @@ def test_rule_pattern_matches_uploads_and_never_outputs(
     output_ref = template["Globals"]["Function"]["Environment"]["Variables"]["OUTPUT_PREFIX"]
     output = defaults[output_ref["Ref"]]
     assert output and not output.startswith(watched)
-    for function in FUNCTIONS:  # none sets a prefix of its own
+    for function in ALL_FUNCTIONS:  # none sets a prefix of its own
         variables = props(resources, function)["Environment"]["Variables"]
         assert not {"UPLOAD_PREFIX", "OUTPUT_PREFIX"} & set(variables), function
 
@@ -568,6 +570,7 @@ HANDLER_PACKAGES = {
     "InspectFunction": "inspector",
     "ThumbnailFunction": "thumbnailer",
     "AudioFunction": "audio_analyzer",
+    "ApiFunction": "device_api",
 }
 EXPECTED_FUNCTIONS = {
     "InspectFunction": (
@@ -597,10 +600,27 @@ EXPECTED_FUNCTIONS = {
         1024,
         {"MAX_AUDIO_SECONDS": {"Ref": "MaxAudioSeconds"}},
     ),
+    "ApiFunction": (
+        "functions/api/",
+        10,
+        512,
+        {
+            "MEDIA_TABLE_NAME": {"Ref": "MediaTable"},
+            "DEVICE_INDEX_NAME": "DeviceIndex",
+            "MEDIA_BUCKET_NAME": {"Ref": "MediaBucket"},
+            "MAX_IMAGE_BYTES": {"Ref": "MaxImageBytes"},
+            "MAX_AUDIO_BYTES": {"Ref": "MaxAudioBytes"},
+            "UPLOAD_URL_EXPIRY_SECONDS": {"Ref": "UploadUrlExpirySeconds"},
+            "MULTIPART_THRESHOLD_BYTES": {"Ref": "MultipartThresholdBytes"},
+            "DOWNLOAD_URL_EXPIRY_SECONDS": "300",
+            "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
+            "SIGNING_KEY_SECRET_ARN": {"Ref": "ApiSigningKeySecret"},
+        },
+    ),
 }
 
 
-@pytest.mark.parametrize("logical_id", FUNCTIONS)
+@pytest.mark.parametrize("logical_id", ALL_FUNCTIONS)
 def test_function_code_limits_and_environment(resources: dict[str, Any], logical_id: str) -> None:
     code_uri, timeout, memory, variables = EXPECTED_FUNCTIONS[logical_id]
     function = props(resources, logical_id)
@@ -622,7 +642,7 @@ def test_audio_function_has_room_in_tmp_for_the_largest_upload(
     assert props(resources, "AudioFunction")["EphemeralStorage"]["Size"] > max_audio_mib
 
 
-@pytest.mark.parametrize("logical_id", FUNCTIONS)
+@pytest.mark.parametrize("logical_id", ALL_FUNCTIONS)
 def test_function_has_a_log_group_with_retention(
     resources: dict[str, Any], logical_id: str
 ) -> None:
@@ -699,6 +719,260 @@ def test_workflow_reads_images_for_rekognition_and_writes_one_record_at_a_time(
     assert sorted(invoked, key=str) == sorted(({"Ref": f} for f in FUNCTIONS), key=str)
 
 
+# ---------------------------------------------------------------- devices: identity and HTTP API
+
+# The routes of the team's contract for issue 10 (method, path), as the local cloud routes them.
+API_ROUTES = {
+    ("POST", "/uploads"),
+    ("POST", "/uploads/{mediaId}/parts"),
+    ("GET", "/uploads/{mediaId}"),
+    ("POST", "/uploads/{mediaId}/complete"),
+    ("GET", "/media/{mediaId}"),
+    ("GET", "/media"),
+    ("DELETE", "/media/{mediaId}"),
+    ("GET", "/openapi.json"),
+}
+ISSUER = {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${DeviceUserPool}"}
+
+
+def test_only_administrators_create_devices_and_operators(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    pool = props(resources, "DeviceUserPool")
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    assert pool["UsernameConfiguration"] == {"CaseSensitive": True}  # device ids are
+    policy = pool["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12
+    assert all(policy[rule] for rule in ("RequireLowercase", "RequireUppercase", "RequireNumbers"))
+    assert pool["AccountRecoverySetting"]["RecoveryMechanisms"] == [
+        {"Name": "admin_only", "Priority": 1}
+    ]
+    # Protected from deletion by the parameter that protects the records.
+    assert pool["DeletionProtection"] == {"Fn::If": ["ProtectFromDeletion", "ACTIVE", "INACTIVE"]}
+    assert template["Conditions"]["ProtectFromDeletion"] == {
+        "Fn::Equals": [{"Ref": "TableDeletionProtection"}, "true"]
+    }
+    groups = {
+        props(resources, logical_id)["GroupName"]: props(resources, logical_id)["UserPoolId"]
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Cognito::UserPoolGroup"
+    }
+    assert groups == {"devices": {"Ref": "DeviceUserPool"}, "operators": {"Ref": "DeviceUserPool"}}
+
+
+def test_devices_sign_in_with_a_public_client_and_short_lived_access_tokens(
+    resources: dict[str, Any],
+) -> None:
+    client = props(resources, "DeviceUserPoolClient")
+    assert client["UserPoolId"] == {"Ref": "DeviceUserPool"}
+    assert client["GenerateSecret"] is False
+    assert set(client["ExplicitAuthFlows"]) == {
+        "ALLOW_USER_PASSWORD_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+    }
+    assert client["PreventUserExistenceErrors"] == "ENABLED"
+    assert client["EnableTokenRevocation"] is True
+    minutes = {"minutes": 1, "hours": 60, "days": 1440}
+    units = client["TokenValidityUnits"]
+    assert client["AccessTokenValidity"] * minutes[units["AccessToken"]] <= 60
+
+
+def test_every_route_but_the_openapi_document_needs_a_token_of_the_pool(
+    resources: dict[str, Any], transformed: dict[str, Any]
+) -> None:
+    auth = props(resources, "DeviceApi")["Auth"]
+    assert auth["DefaultAuthorizer"] == "DeviceJwt"
+    assert auth["Authorizers"] == {
+        "DeviceJwt": {
+            "IdentitySource": "$request.header.Authorization",
+            "JwtConfiguration": {"issuer": ISSUER, "audience": [{"Ref": "DeviceUserPoolClient"}]},
+        }
+    }
+    events = props(resources, "ApiFunction")["Events"]
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events.values()}
+    assert routes == API_ROUTES
+    assert all(e["Type"] == "HttpApi" for e in events.values())
+    assert all(e["Properties"]["ApiId"] == {"Ref": "DeviceApi"} for e in events.values())
+    open_routes = [
+        (e["Properties"]["Method"], e["Properties"]["Path"])
+        for e in events.values()
+        if e["Properties"].get("Auth") == {"Authorizer": "NONE"}
+    ]
+    assert open_routes == [("GET", "/openapi.json")]
+    # As API Gateway receives it: the JWT authorizer on every other route.
+    paths = transformed["Resources"]["DeviceApi"]["Properties"]["Body"]["paths"]
+    security = {
+        (method.upper(), path): operation["security"]
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+    }
+    assert set(security) == API_ROUTES
+    for route, requirement in security.items():
+        scheme = "NONE" if route == ("GET", "/openapi.json") else "DeviceJwt"
+        assert requirement == [{scheme: []}], route
+
+
+def test_cors_is_configured_only_for_the_origins_given_never_any(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    parameter = template["Parameters"]["ApiCorsOrigins"]
+    assert (parameter["Type"], parameter["Default"]) == ("CommaDelimitedList", "")
+    assert template["Conditions"]["HasCorsOrigins"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "ApiCorsOrigins"}]}, ""]}]
+    }
+    condition, configured, otherwise = props(resources, "DeviceApi")["CorsConfiguration"]["Fn::If"]
+    assert (condition, otherwise) == ("HasCorsOrigins", {"Ref": "AWS::NoValue"})
+    assert configured["AllowOrigins"] == {"Ref": "ApiCorsOrigins"}
+    assert "AllowCredentials" not in configured
+    pattern = parameter["AllowedPattern"]
+    for origin in (
+        "",
+        "https://app.example.com",
+        "https://a.example.com:8443",
+        "http://localhost:3000",
+    ):
+        assert re.fullmatch(pattern, origin), origin
+    for origin in ("*", "https://*.example.com", "http://app.example.com", "https://a.com/path"):
+        assert not re.fullmatch(pattern, origin), origin
+
+
+def test_throttling_sets_both_limits_from_parameters(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    # An unset limit is 0, which refuses every request.
+    settings = props(resources, "DeviceApi")["DefaultRouteSettings"]
+    assert settings == {
+        "ThrottlingBurstLimit": {"Ref": "ApiThrottleBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "ApiThrottleRateLimit"},
+    }
+    for name in ("ApiThrottleBurstLimit", "ApiThrottleRateLimit"):
+        assert template["Parameters"][name]["MinValue"] >= 1, name
+        assert template["Parameters"][name]["Default"] >= 1, name
+
+
+def test_api_access_log_is_one_json_object_per_request(resources: dict[str, Any]) -> None:
+    settings = props(resources, "DeviceApi")["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["DeviceApiAccessLogGroup", "Arn"]}
+    fields = json.loads(settings["Format"])
+    assert (
+        fields.items()
+        >= {
+            "requestId": "$context.requestId",
+            "routeKey": "$context.routeKey",
+            "status": "$context.status",
+            "responseLatency": "$context.responseLatency",
+            "clientId": "$context.authorizer.claims.client_id",
+            "username": "$context.authorizer.claims.username",
+            "authorizerError": "$context.authorizer.error",
+        }.items()
+    )
+    log_group = props(resources, "DeviceApiAccessLogGroup")
+    assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def _statement(resources: dict[str, Any], sid: str) -> dict[str, Any]:
+    (statement,) = [
+        s for s in inline_statements(props(resources, "ApiFunction")["Policies"]) if s["Sid"] == sid
+    ]
+    return statement
+
+
+def test_api_function_uploads_only_under_uploads_and_reads_only_derived_files(
+    resources: dict[str, Any],
+) -> None:
+    statements = [
+        s
+        for s in inline_statements(props(resources, "ApiFunction")["Policies"])
+        if all(action.startswith("s3:") for action in as_list(s["Action"]))
+    ]
+    delete = {"s3:DeleteObject", "s3:DeleteObjectVersion"}
+    assert _s3_grants(statements) == {
+        "/${UploadPrefix}*": {
+            "s3:PutObject",
+            "s3:GetObject",
+            "s3:AbortMultipartUpload",
+            "s3:ListMultipartUploadParts",
+        }
+        | delete,
+        "/${OutputPrefix}*": {"s3:GetObject"} | delete,
+    }
+    listing = _statement(resources, "ListVersionsOfMediaKeys")
+    assert listing["Action"] == "s3:ListBucketVersions"
+    assert listing["Resource"] == {"Fn::GetAtt": ["MediaBucket", "Arn"]}
+    assert listing["Condition"] == {
+        "StringLike": {
+            "s3:prefix": [{"Fn::Sub": "${UploadPrefix}*"}, {"Fn::Sub": "${OutputPrefix}*"}]
+        }
+    }
+
+
+def test_api_function_reads_and_writes_records_one_at_a_time_and_lists_by_device(
+    resources: dict[str, Any],
+) -> None:
+    records = _statement(resources, "ReadAndWriteMediaRecords")
+    assert set(records["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert records["Resource"] == {"Fn::GetAtt": ["MediaTable", "Arn"]}
+    listing = _statement(resources, "ListDeviceMedia")
+    assert (listing["Action"], listing["Resource"]) == (
+        "dynamodb:Query",
+        {"Fn::Sub": "${MediaTable.Arn}/index/DeviceIndex"},
+    )
+    key = _statement(resources, "ReadCursorSigningKey")
+    assert (key["Action"], key["Resource"]) == (
+        "secretsmanager:GetSecretValue",
+        {"Ref": "ApiSigningKeySecret"},
+    )
+    idempotency = _statement(resources, "IdempotencyRecords")
+    assert idempotency["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+    actions = {
+        a
+        for s in inline_statements(props(resources, "ApiFunction")["Policies"])
+        for a in as_list(s["Action"])
+    }
+    assert not {"dynamodb:Scan", "dynamodb:BatchWriteItem", "s3:ListBucket"} & actions
+
+
+def test_idempotency_and_media_records_expire_with_dynamodb_ttl(resources: dict[str, Any]) -> None:
+    table = props(resources, "IdempotencyTable")
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    # Powertools' DynamoDBPersistenceLayer: key attribute `id`, expiry attribute `expiration`.
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    # UPLOADING records whose upload never came, and tombstones (docs/contracts.md).
+    media = props(resources, "MediaTable")
+    assert media["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+
+
+def test_the_cursor_signing_key_is_generated_never_written_in_the_template(
+    resources: dict[str, Any],
+) -> None:
+    secret = props(resources, "ApiSigningKeySecret")
+    assert "SecretString" not in secret
+    assert secret["GenerateSecretString"]["PasswordLength"] >= 32
+
+
+def test_presigned_uploads_expire_before_the_credentials_that_sign_them(
+    template: dict[str, Any],
+) -> None:
+    expiry = template["Parameters"]["UploadUrlExpirySeconds"]
+    assert (expiry["Default"], expiry["MinValue"], expiry["MaxValue"]) == (900, 60, 3600)
+    threshold = template["Parameters"]["MultipartThresholdBytes"]
+    assert threshold["MinValue"] == 5 * 1024 * 1024  # S3's smallest part
+    assert threshold["MaxValue"] == 5 * 1024**3  # the largest single POST
+
+
+def test_outputs_give_a_device_what_it_needs(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    assert outputs["DeviceUserPoolId"]["Value"] == {"Ref": "DeviceUserPool"}
+    assert outputs["DeviceUserPoolClientId"]["Value"] == {"Ref": "DeviceUserPoolClient"}
+    assert outputs["DeviceUserPoolIssuerUrl"]["Value"] == ISSUER
+    assert outputs["DeviceApiUrl"]["Value"] == {
+        "Fn::Sub": "https://${DeviceApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    }
+
+
 # ---------------------------------------------------------------- alarms and outputs
 
 
@@ -715,6 +989,9 @@ def test_parameters_have_defaults_and_descriptions(template: dict[str, Any]) -> 
         "LogLevel": "INFO",
         "UploadPrefix": "uploads/",
         "OutputPrefix": "thumbnails/",
+        "UploadUrlExpirySeconds": 900,
+        "MultipartThresholdBytes": 104857600,
+        "ApiCorsOrigins": "",
     }
     for name, default in expected.items():
         assert parameters[name]["Default"] == default, name
@@ -756,18 +1033,22 @@ def _dimension(value: dict[str, Any]) -> str:
 _STATE_MACHINE = _dimension({"Ref": "IngestStateMachine"})
 _RULE = _dimension({"Ref": "IngestStateMachineObjectCreated"})
 _QUEUE_NAME = _dimension({"Fn::GetAtt": ["FailedEventsQueue", "QueueName"]})
-EXPECTED_ALARMS = {
-    ("AWS/States", "ExecutionsFailed", "StateMachineArn", _STATE_MACHINE),
-    ("AWS/States", "ExecutionsTimedOut", "StateMachineArn", _STATE_MACHINE),
-    ("AWS/States", "ExecutionThrottled", "StateMachineArn", _STATE_MACHINE),
-    ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", _QUEUE_NAME),
-    ("AWS/Events", "FailedInvocations", "RuleName", _RULE),
-    ("AWS/Events", "InvocationsSentToDlq", "RuleName", _RULE),
-} | {
-    ("AWS/Lambda", metric, "FunctionName", _dimension({"Ref": function}))
-    for function in FUNCTIONS
-    for metric in ("Errors", "Throttles")
-}
+EXPECTED_ALARMS = (
+    {
+        ("AWS/States", "ExecutionsFailed", "StateMachineArn", _STATE_MACHINE),
+        ("AWS/States", "ExecutionsTimedOut", "StateMachineArn", _STATE_MACHINE),
+        ("AWS/States", "ExecutionThrottled", "StateMachineArn", _STATE_MACHINE),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", _QUEUE_NAME),
+        ("AWS/Events", "FailedInvocations", "RuleName", _RULE),
+        ("AWS/Events", "InvocationsSentToDlq", "RuleName", _RULE),
+    }
+    | {
+        ("AWS/Lambda", metric, "FunctionName", _dimension({"Ref": function}))
+        for function in ALL_FUNCTIONS
+        for metric in ("Errors", "Throttles")
+    }
+    | {("AWS/ApiGateway", "5xx", "ApiId", _dimension({"Ref": "DeviceApi"}))}
+)
 
 
 def test_alarms_cover_the_pipeline_and_notify_the_topic(resources: dict[str, Any]) -> None:
@@ -840,6 +1121,11 @@ def test_outputs_name_everything_a_user_needs(template: dict[str, Any]) -> None:
         "AlarmTopicArn",
         "UploadPrefix",
         "OutputPrefix",
+        "DeviceApiUrl",
+        "DeviceUserPoolId",
+        "DeviceUserPoolClientId",
+        "DeviceUserPoolIssuerUrl",
+        "ApiFunctionName",
     }
     # Operator tools read the prefixes from the stack as deployed, never from a literal.
     assert outputs["UploadPrefix"]["Value"] == {"Ref": "UploadPrefix"}
