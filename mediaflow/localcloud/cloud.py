@@ -25,7 +25,8 @@ import boto3
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from mediaflow.localcloud import moto_patches, provision
+from mediaflow.localcloud import moto_patches, provision, user_pool
+from mediaflow.localcloud.api_server import ApiServer
 from mediaflow.localcloud.dependencies import (
     MissingDependency,
     importable_modules,
@@ -34,6 +35,8 @@ from mediaflow.localcloud.dependencies import (
 from mediaflow.localcloud.engine import EngineConfig
 from mediaflow.localcloud.eventbridge import RuleDelivery, deliveries
 from mediaflow.localcloud.faults import Fault, FaultCatalogue, FaultPlan
+from mediaflow.localcloud.http_api import HttpApi
+from mediaflow.localcloud.s3_gateway import S3Gateway
 from mediaflow.localcloud.sandbox import FunctionLog, Invocation, SandboxPool
 from mediaflow.localcloud.shards import EngineShards
 from mediaflow.localcloud.template import ACCOUNT_ID, REGION, Stack, StateMachineSpec, local_name
@@ -59,6 +62,7 @@ class LocalCloud:
         deliver_events: bool = True,
         engines: int | None = None,
         function_log: Path | None = None,
+        s3_port: int = 0,
     ) -> None:
         self.root = root
         self.stack = Stack(root, parameter_overrides)
@@ -75,9 +79,7 @@ class LocalCloud:
             except MissingDependency as error:
                 raise LocalCloudError(f"{spec.logical_id} cannot run here: {error}") from None
         self.bucket = self.stack.physical_name(self.stack.only_resource_of_type("AWS::S3::Bucket"))
-        self.table = self.stack.physical_name(
-            self.stack.only_resource_of_type("AWS::DynamoDB::Table")
-        )
+        self.table = str(self.stack.output("MediaTableName"))
         self.machine: StateMachineSpec = self.stack.state_machine(
             self.stack.only_resource_of_type("AWS::Serverless::StateMachine")
         )
@@ -85,6 +87,7 @@ class LocalCloud:
         self.upload_prefix = self.stack.parameters["UploadPrefix"]
         self.output_prefix = self.stack.parameters["OutputPrefix"]
         self.deliver_events = deliver_events
+        self.s3_port = s3_port
         self.engines = engines or _engines_from_environment()
         self._own_log = function_log is None
         self.function_log = function_log or Path(
@@ -126,6 +129,7 @@ class LocalCloud:
         self.dynamodb: Any = boto3.client("dynamodb", region_name=REGION)
         self.sqs: Any = boto3.client("sqs", region_name=REGION)
         self.events: Any = boto3.client("events", region_name=REGION)
+        self.cognito: Any = boto3.client("cognito-idp", region_name=REGION)
         rule = self.machine.rule
         if rule is None:
             raise LocalCloudError(f"{self.machine.logical_id} has no EventBridgeRule event")
@@ -137,7 +141,15 @@ class LocalCloud:
             dynamodb=self.dynamodb,
             sqs=self.sqs,
             events=self.events,
+            secretsmanager=boto3.client("secretsmanager", region_name=REGION),
         )
+        self.user_pool = user_pool.provision(self.stack, self.cognito)
+        # Ref of a secret, a user pool or an app client is known only now.
+        self.functions = {spec.logical_id: spec for spec in self.stack.functions()}
+        # Devices and functions reach S3 through the gateway, which checks what S3 checks.
+        gateway = S3Gateway(self.endpoint_url, region=REGION, port=self.s3_port)
+        self.s3_endpoint_url = gateway.start()
+        started.callback(gateway.stop)
         self.rule_dlq_url = self.queue_urls.get(rule.dead_letter_queue or "")
         if self._own_log:
             started.callback(self.function_log.unlink, missing_ok=True)
@@ -172,6 +184,9 @@ class LocalCloud:
             clock_factor=self.clock_factor,
         )
         started.callback(self._delivery.stop)
+        self.api = HttpApi.from_template(
+            self.stack, jwks_url=user_pool.local_jwks_url(self.endpoint_url)
+        )
         if self.deliver_events:
             moto_patches.event_bus["publish"] = self._delivery.publish
             started.callback(moto_patches.event_bus.pop, "publish", None)
@@ -185,6 +200,7 @@ class LocalCloud:
             functions=tuple(self.functions.values()),
             definition=self.machine.definition,
             endpoint_url=endpoint_url,
+            s3_endpoint_url=getattr(self, "s3_endpoint_url", ""),
             clock_factor=self.clock_factor,
             function_log=str(self.function_log),
         )
@@ -192,7 +208,7 @@ class LocalCloud:
     @property
     def dlq_url(self) -> str:
         """The queue the workflow sends failures to (`FailedEventsQueue`)."""
-        return str(self.queue_urls[self.stack.only_resource_of_type("AWS::SQS::Queue")])
+        return str(self.stack.output("FailedEventsQueueUrl"))
 
     def stack_resources(self) -> StackResources:
         """What the operator tools act on, as a deployed stack's Outputs would name it."""
@@ -326,6 +342,14 @@ class LocalCloud:
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             yield from page.get("Versions", [])
 
+    def serve_api(self, port: int = 0) -> str:
+        """Serve the template's HTTP API on 127.0.0.1 at `port` (a free one when 0) until the
+        local cloud stops; returns its URL, as the stage's invoke URL."""
+        server = ApiServer(self.api, self.invoke, port=port)
+        url = server.start()
+        self._started.callback(server.stop)
+        return url
+
     def invoke(self, logical_id: str, event: Any) -> Invocation:
         """Run one function on one event in a sandbox: the docker-free `sam local invoke`."""
         spec = self.functions.get(logical_id)
@@ -335,7 +359,9 @@ class LocalCloud:
                 f"no function {logical_id!r} in template.yaml (functions: {known})"
             )
         if logical_id not in self._pools:
-            self._pools[logical_id] = SandboxPool(spec, self.endpoint_url, self.log)
+            self._pools[logical_id] = SandboxPool(
+                spec, self.endpoint_url, self.log, s3_endpoint_url=self.s3_endpoint_url
+            )
         return self._pools[logical_id].invoke(json.dumps(event).encode())
 
 

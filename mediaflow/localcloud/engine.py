@@ -53,6 +53,7 @@ class EngineConfig:
     functions: tuple[FunctionSpec, ...]
     definition: str  # the state machine's, parsed ahead by `prepare`
     endpoint_url: str  # the hub's emulator, where the tasks' service calls go
+    s3_endpoint_url: str  # the hub's S3 gateway, where the functions' S3 calls go
     clock_factor: float
     function_log: str  # a file the functions' log lines are appended to
 
@@ -212,7 +213,12 @@ class Engine:
     def _pool(self, spec: FunctionSpec) -> SandboxPool:
         with self._pools_lock:
             if spec.logical_id not in self.pools:
-                self.pools[spec.logical_id] = SandboxPool(spec, self.config.endpoint_url, self.log)
+                self.pools[spec.logical_id] = SandboxPool(
+                    spec,
+                    self.config.endpoint_url,
+                    self.log,
+                    s3_endpoint_url=self.config.s3_endpoint_url,
+                )
             return self.pools[spec.logical_id]
 
     def _detect_labels(self, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

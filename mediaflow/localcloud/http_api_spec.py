@@ -82,8 +82,8 @@ def read_http_api(stack: Stack, logical_id: str | None = None) -> HttpApiSpec:
     auth = props.get("Auth", {})
     authorizers = auth.get("Authorizers", {})
     default_authorizer = auth.get("DefaultAuthorizer")
-    default_throttle = _throttle(props.get("DefaultRouteSettings"))
-    route_settings = props.get("RouteSettings", {})
+    default_throttle = _throttle(stack.resolve(props.get("DefaultRouteSettings")))
+    route_settings = stack.resolve(props.get("RouteSettings", {}))
     routes: dict[str, RouteSpec] = {}
     for function_id in stack.of_type("AWS::Serverless::Function"):
         events = stack.resources[function_id].get("Properties", {}).get("Events", {})
@@ -112,7 +112,9 @@ def read_http_api(stack: Stack, logical_id: str | None = None) -> HttpApiSpec:
             scopes = route_auth.get("AuthorizationScopes")
             if scopes is None and authorizer is not None:
                 scopes = authorizers[authorizer].get("AuthorizationScopes", [])
-            own_settings = event_props.get("RouteSettings") or route_settings.get(route_key)
+            own_settings = stack.resolve(event_props.get("RouteSettings")) or route_settings.get(
+                route_key
+            )
             routes[route_key] = RouteSpec(
                 route_key=route_key,
                 function=function_id,

@@ -44,7 +44,9 @@ class _BundledOnly(importlib.abc.MetaPathFinder):
 
     def __init__(self, code_paths: list[str], allowed: set[str]) -> None:
         self.code_paths = code_paths
-        self.allowed = allowed | set(sys.stdlib_module_names)
+        # sys.stdlib_module_names leaves out the interpreter's build configuration module
+        # (_sysconfigdata_<abi>_<platform>), which `sysconfig` imports: it is stdlib all the same.
+        self.allowed = allowed | set(sys.stdlib_module_names) | {sysconfig_data_module()}
 
     def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
         if path is not None:  # a submodule: its package was allowed already
@@ -53,6 +55,15 @@ class _BundledOnly(importlib.abc.MetaPathFinder):
         if spec is not None or name in self.allowed or name in sys.builtin_module_names:
             return spec
         raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+
+
+def sysconfig_data_module() -> str:
+    """The name `sysconfig` imports its build variables from (as sysconfig itself names it)."""
+    multiarch = getattr(sys.implementation, "_multiarch", "")
+    return os.environ.get(
+        "_PYTHON_SYSCONFIGDATA_NAME",
+        f"_sysconfigdata_{sys.abiflags}_{sys.platform}_{multiarch}",
+    )
 
 
 class LambdaContext:

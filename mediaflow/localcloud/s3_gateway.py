@@ -21,19 +21,17 @@ what `AWS_ENDPOINT_URL_S3` names; `stop()` ends it.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import logging
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from mediaflow.localcloud import sigv4, upload_checksums
+from mediaflow.localcloud.http_server import LocalServer
 from mediaflow.localcloud.post_object import FormUpload, answer, read_form
 from mediaflow.localcloud.request_body import BLOCK, RequestBody, Spooled
 from mediaflow.localcloud.s3_errors import (
@@ -61,37 +59,30 @@ class S3Gateway:
         credentials: Mapping[str, str] | None = None,
         region: str = "us-east-1",
         clock: Callable[[], float] = time.time,
+        port: int = 0,
     ) -> None:
         self.upstream = Upstream(upstream_url)
+        self.port = port
         self._upstream_host = urlsplit(upstream_url).netloc
         self.credentials = dict(credentials or {"local": "local"})
         self.region = region
         self.clock = clock
         self.url = ""
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LocalServer | None = None
 
     def start(self) -> str:
-        """Serves on a free port of 127.0.0.1; returns the endpoint, `http://127.0.0.1:PORT`."""
-        self._server = _Server(self)
-        port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="s3-gateway", daemon=True
-        )
-        self._thread.start()
+        """Serves on 127.0.0.1 at `port` (a free one when 0); returns the endpoint,
+        `http://127.0.0.1:PORT`."""
+        self._server = LocalServer(self, _Handler, ("127.0.0.1", self.port))
+        self.url = self._server.start("s3-gateway")
         return self.url
 
     def stop(self) -> None:
         """Stops serving and closes the connections still open."""
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.close_connections()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = self._thread = None
+        self._server.stop()
+        self._server = None
 
     def __enter__(self) -> S3Gateway:
         self.start()
@@ -232,7 +223,7 @@ def _blocks(spooled: Spooled) -> Iterable[bytes]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: LocalServer
     answered = False
 
     def _serve(self) -> None:
@@ -244,7 +235,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.refuse(error)
             return
         try:
-            self.server.gateway.serve(self, body)
+            self.server.owner.serve(self, body)
         except S3Error as error:
             body.drain()
             self.refuse(error)
@@ -293,30 +284,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         _log.debug("S3 gateway: " + format, *args)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, gateway: S3Gateway) -> None:
-        self.gateway = gateway
-        self._connections: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._lock:
-            connections, self._connections = list(self._connections), set()
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)

@@ -69,8 +69,12 @@ class FunctionLog:
             self._stream.flush()
 
 
-def lambda_environment(spec: FunctionSpec, endpoint_url: str) -> dict[str, str]:
-    """The variables Lambda sets for a function, then the template's own; nothing inherited."""
+def lambda_environment(
+    spec: FunctionSpec, endpoint_url: str, s3_endpoint_url: str = ""
+) -> dict[str, str]:
+    """The variables Lambda sets for a function, then the template's own; nothing inherited.
+    The SDK sends S3 calls to `s3_endpoint_url` when given, everything else to `endpoint_url`."""
+    s3_endpoint = {"AWS_ENDPOINT_URL_S3": s3_endpoint_url} if s3_endpoint_url else {}
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "en_US.UTF-8",
@@ -89,6 +93,7 @@ def lambda_environment(spec: FunctionSpec, endpoint_url: str) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_SESSION_TOKEN": "local",
         "AWS_ENDPOINT_URL": endpoint_url,
+        **s3_endpoint,
         # There is no X-Ray daemon on the local cloud.
         "POWERTOOLS_TRACE_DISABLED": "true",
         **spec.environment,
@@ -266,9 +271,11 @@ class SandboxPool:
     """The warm instances of one function: an idle one serves the next invocation, else a new
     one cold-starts (at most MAX_INSTANCES at once; more invocations wait for one)."""
 
-    def __init__(self, spec: FunctionSpec, endpoint_url: str, log: FunctionLog) -> None:
+    def __init__(
+        self, spec: FunctionSpec, endpoint_url: str, log: FunctionLog, s3_endpoint_url: str = ""
+    ) -> None:
         self.spec = spec
-        self._environment = lambda_environment(spec, endpoint_url)
+        self._environment = lambda_environment(spec, endpoint_url, s3_endpoint_url)
         self._allowed = importable_modules(requirement_files(spec.python_path))
         self._log = log
         self._idle: list[Sandbox] = []

@@ -27,6 +27,10 @@ _KIND_SUFFIXES = ("StateMachine", "Function", "Bucket", "Table", "Queue", "Topic
 _ASSIGNED_ID_TYPES = ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient")
 
 
+_NO_VALUE = object()
+"""What `Ref: AWS::NoValue` resolves to, until the property or list item holding it is dropped."""
+
+
 class TemplateError(Exception):
     """The template lacks something the local cloud needs, or uses what it cannot resolve."""
 
@@ -220,15 +224,25 @@ class Stack:
         raise TemplateError(f"the local cloud cannot resolve !GetAtt {logical_id}.{attribute}")
 
     def resolve(self, value: Any) -> Any:
-        """Resolve intrinsic functions (Ref, GetAtt, Sub, Join, Select, If on parameters)."""
+        """Resolve intrinsic functions (Ref, GetAtt, Sub, Join, Select, and If on the
+        template's Conditions); a `Ref: AWS::NoValue` removes the property or item it stands
+        for, as CloudFormation does."""
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in map(self.resolve, value) if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
+            if key == "Ref" and arg == "AWS::NoValue":
+                return _NO_VALUE
+            if key == "Ref" and self._is_list_parameter(arg):
+                # A CommaDelimitedList or List<Number> parameter refers to its members.
+                return [member.strip() for member in self.parameters[arg].split(",")]
             if key == "Ref":
                 return self.ref(arg)
+            if key == "Fn::If":
+                condition, if_true, if_false = arg
+                return self.resolve(if_true if self.condition(condition) else if_false)
             if key == "Fn::GetAtt":
                 parts = arg if isinstance(arg, list) else arg.split(".", 1)
                 return self.get_att(parts[0], parts[1])
@@ -238,7 +252,44 @@ class Stack:
                 return arg[0].join(str(self.resolve(item)) for item in arg[1])
             if key == "Fn::Select":
                 return self.resolve(arg[1])[int(self.resolve(arg[0]))]
-        return {key: self.resolve(item) for key, item in value.items()}
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
+
+    def _is_list_parameter(self, name: str) -> bool:
+        declared = self.template.get("Parameters", {}).get(name, {})
+        return str(declared.get("Type", "")).startswith(("List<", "CommaDelimitedList"))
+
+    def condition(self, name: str) -> bool:
+        """The value of one of the template's Conditions."""
+        conditions = self.template.get("Conditions", {})
+        if name not in conditions:
+            raise TemplateError(f"the template has no condition {name}")
+        return self._truth(conditions[name])
+
+    def _truth(self, value: Any) -> bool:
+        """A condition function (Equals, Not, And, Or, Condition) evaluated."""
+        if not isinstance(value, dict) or len(value) != 1:
+            raise TemplateError(f"the local cloud cannot evaluate the condition {value!r}")
+        ((key, arg),) = value.items()
+        if key == "Fn::Equals":
+            left, right = (self.resolve(item) for item in arg)
+            return bool(left == right)
+        if key == "Fn::Not":
+            return not self._truth(arg[0])
+        if key == "Fn::And":
+            return all(self._truth(item) for item in arg)
+        if key == "Fn::Or":
+            return any(self._truth(item) for item in arg)
+        if key == "Condition":
+            return self.condition(arg)
+        raise TemplateError(f"the local cloud cannot evaluate the condition {value!r}")
+
+    def output(self, name: str) -> Any:
+        """The value of one of the template's Outputs, resolved."""
+        outputs = self.template.get("Outputs", {})
+        if name not in outputs:
+            raise TemplateError(f"the template has no output {name}")
+        return self.resolve(outputs[name]["Value"])
 
     def _sub(self, arg: Any) -> str:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
