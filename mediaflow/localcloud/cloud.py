@@ -147,9 +147,10 @@ class LocalCloud:
         # Ref of a secret, a user pool or an app client is known only now.
         self.functions = {spec.logical_id: spec for spec in self.stack.functions()}
         # Devices and functions reach S3 through the gateway, which checks what S3 checks.
-        gateway = S3Gateway(self.endpoint_url, region=REGION, port=self.s3_port)
-        self.s3_endpoint_url = gateway.start()
-        started.callback(gateway.stop)
+        # Kept so that tests can move its clock (`cloud.s3_gateway.clock`) to expire uploads.
+        self.s3_gateway = S3Gateway(self.endpoint_url, region=REGION, port=self.s3_port)
+        self.s3_endpoint_url = self.s3_gateway.start()
+        started.callback(self.s3_gateway.stop)
         self.rule_dlq_url = self.queue_urls.get(rule.dead_letter_queue or "")
         if self._own_log:
             started.callback(self.function_log.unlink, missing_ok=True)
