@@ -136,7 +136,13 @@ class ListQuery(BaseModel):
 # --- responses -------------------------------------------------------------------------------
 
 
-class PresignedPost(BaseModel):
+class _Response(BaseModel):
+    # Only the OpenAPI document reads these (responses are plain dicts): building their
+    # validators at import took a third of the handler's cold import (bench/api_function.py).
+    model_config = ConfigDict(defer_build=True)
+
+
+class PresignedPost(_Response):
     method: Literal["POST"]
     url: str
     fields: dict[str, str] = Field(
@@ -144,12 +150,12 @@ class PresignedPost(BaseModel):
     )
 
 
-class MultipartPlan(BaseModel):
+class MultipartPlan(_Response):
     partSize: int = Field(description="Every part's size but the last one's.")
     partCount: int
 
 
-class UploadCreated(BaseModel):
+class UploadCreated(_Response):
     mediaId: str
     key: str
     expiresAt: str
@@ -159,7 +165,7 @@ class UploadCreated(BaseModel):
     )
 
 
-class PartUrl(BaseModel):
+class PartUrl(_Response):
     partNumber: int
     url: str = Field(
         description="PUT the part here with the header x-amz-checksum-sha256 (base64 of its"
@@ -168,11 +174,11 @@ class PartUrl(BaseModel):
     expiresAt: str
 
 
-class PartUrls(BaseModel):
+class PartUrls(_Response):
     parts: list[PartUrl]
 
 
-class UploadedPart(BaseModel):
+class UploadedPart(_Response):
     partNumber: int
     size: int
 
@@ -181,24 +187,24 @@ class MultipartProgress(MultipartPlan):
     uploadedParts: list[UploadedPart]
 
 
-class UploadProgress(BaseModel):
+class UploadProgress(_Response):
     mediaId: str
     key: str
     status: Status
     multipart: MultipartProgress | None = None
 
 
-class UploadCompleted(BaseModel):
+class UploadCompleted(_Response):
     mediaId: str
     key: str
 
 
-class Label(BaseModel):
+class Label(_Response):
     name: str
     confidence: float
 
 
-class ImageResult(BaseModel):
+class ImageResult(_Response):
     width: int | None = None
     height: int | None = None
     orientation: int | None = None
@@ -207,7 +213,7 @@ class ImageResult(BaseModel):
     thumbnailUrl: str | None = Field(default=None, description="A short-lived GET URL.")
 
 
-class AudioResult(BaseModel):
+class AudioResult(_Response):
     durationSeconds: float | None = None
     sampleRate: int | None = None
     channels: int | None = None
@@ -223,7 +229,7 @@ class AudioResult(BaseModel):
     waveformUrl: str | None = Field(default=None, description="A short-lived GET URL.")
 
 
-class MediaRecord(BaseModel):
+class MediaRecord(_Response):
     mediaId: str
     deviceId: str
     status: Status
@@ -244,18 +250,18 @@ class MediaRecord(BaseModel):
     audio: AudioResult | None = None
 
 
-class MediaList(BaseModel):
+class MediaList(_Response):
     items: list[MediaRecord]
     cursor: str | None = Field(
         default=None, description="Pass as `cursor` for the next page; absent on the last."
     )
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(_Response):
     code: ErrorCode
     message: str
     field: str | None = Field(default=None, description="The field at fault, when one is.")
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(_Response):
     error: ErrorDetail

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic import BaseModel
 
 from device_api.models import ListQuery
@@ -47,6 +46,10 @@ def _describe_query_model(operation: dict[str, Any], model: type[BaseModel] | No
 
 
 def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
+    # Powertools' OpenAPI models take a third of the handler's cold import to build: only the
+    # document needs them, and app.py imports this module for PUBLIC_PATHS (bench/api_function.py).
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
     schema = app.get_openapi_schema(
         title=TITLE,
         version=VERSION,
