@@ -1,5 +1,6 @@
 """Who is calling: only the claims API Gateway's JWT authorizer verified (the access token's
-`username` and `cognito:groups`), never anything in the body, path or query.
+`username` and `cognito:groups`; any other token, an ID token say, is refused), never anything
+in the body, path or query.
 
 API Gateway passes each claim of an HTTP API JWT authorizer as a string, an array claim such as
 `cognito:groups` as `[devices operators]` (its values between brackets, separated by spaces);
@@ -37,6 +38,12 @@ class Caller:
 def caller_from_claims(claims: Mapping[str, Any] | None) -> Caller:
     """The caller the verified claims name; Forbidden when they name no device or operator."""
     claims = claims or {}
+    # API Gateway's JWT authorizer passes an ID token whose `aud` is the app client, as it does
+    # an access token (it checks `aud` or `client_id`, never `token_use`):
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html
+    # The API acts only on access tokens, the ones Cognito issues for calling APIs.
+    if claims.get("token_use") != "access":
+        raise Forbidden("the API takes access tokens only: send the access token, not the ID token")
     username = claims.get("username")
     groups = parse_groups(claims.get("cognito:groups"))
     if not isinstance(username, str) or not username:
