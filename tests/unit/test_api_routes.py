@@ -821,6 +821,63 @@ def test_delete_removes_every_version_derived_files_the_upload_and_leaves_a_tomb
     assert api.call("DELETE", f"/media/{media_id}")[0] == 404
 
 
+@pytest.mark.parametrize(
+    "key",
+    ["uploads/cam-2/a.jpg", "uploads/cam-10/a.jpg", "uploads/cam-1/", "thumbnails/x/a.jpg"],
+)
+def test_delete_touches_nothing_outside_the_callers_upload_folder(api: Api, key: str) -> None:
+    # A record of cam-1's whose key is not in cam-1's folder (the workflow never writes one).
+    media_id = hashlib.sha256(key.encode()).hexdigest()
+    processed_image(api, media_id)
+    api.dynamodb.update_item(
+        TableName=TABLE,
+        Key={"mediaId": {"S": media_id}},
+        UpdateExpression="SET #key = :key",
+        ExpressionAttributeNames={"#key": "key"},
+        ExpressionAttributeValues={":key": {"S": key}},
+    )
+    api.s3.put_object(Bucket=BUCKET, Key=key, Body=b"someone else's")
+    before = api.item(media_id)
+
+    status, answer = api.call("DELETE", f"/media/{media_id}")
+
+    assert (status, answer["error"]["code"]) == (404, "NotFound")
+    assert api.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"someone else's"
+    assert api.item(media_id) == before
+
+
+def test_complete_passes_each_parts_checksum_as_listparts_reports_it(api: Api) -> None:
+    created = api.upload(size=9 * MIB)
+    media_id, key = created["mediaId"], created["key"]
+    upload_id = api.s3.list_multipart_uploads(Bucket=BUCKET)["Uploads"][0]["UploadId"]
+    data = [b"\x01" * (5 * MIB), b"\x02" * (4 * MIB)]
+    for n, part in enumerate(data, start=1):
+        api.s3.upload_part(
+            Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=n, Body=part,
+            ChecksumSHA256=part_checksum(part),
+        )  # fmt: skip
+    client = api.module.s3
+    sent: list[dict[str, Any]] = []
+
+    def as_s3_lists_parts(parsed: dict[str, Any], **_: Any) -> None:
+        # S3's ListParts reports each part's checksum for an upload created with SHA256;
+        # moto's leaves it out.
+        for part in parsed.get("Parts", []):
+            part["ChecksumSHA256"] = part_checksum(data[part["PartNumber"] - 1])
+
+    def keep(params: dict[str, Any], **_: Any) -> None:
+        sent.append(params)
+
+    client.meta.events.register("after-call.s3.ListParts", as_s3_lists_parts)
+    client.meta.events.register("before-parameter-build.s3.CompleteMultipartUpload", keep)
+
+    assert api.call("POST", f"/uploads/{media_id}/complete")[0] == 200
+    [params] = sent
+    assert [
+        (part["PartNumber"], part["ChecksumSHA256"]) for part in params["MultipartUpload"]["Parts"]
+    ] == [(1, part_checksum(data[0])), (2, part_checksum(data[1]))]
+
+
 # --- the rest --------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from device_api.backends import Backends, timestamp
+from device_api.errors import NotFound
 from device_api.records import DELETED, owned
 
 if TYPE_CHECKING:
@@ -32,6 +33,10 @@ def delete_media(backends: Backends, device_id: str, media_id: str) -> None:
     record = owned(backends, device_id, media_id)
     settings = backends.settings
     key = record.get("key")
+    # The role may delete anything under UploadPrefix (template.yaml): that a device deletes
+    # only its own uploads, `<UploadPrefix><deviceId>/...`, is this check's to enforce.
+    if key and not _in_folder(key, f"{settings.upload_prefix}{device_id}/"):
+        raise NotFound(f"no media {media_id}")
     if key:
         if record.get("uploadId"):
             _abort_upload(backends, key, record["uploadId"])
@@ -48,6 +53,10 @@ def delete_media(backends: Backends, device_id: str, media_id: str) -> None:
             "ttl": {"N": str(int((now + timedelta(seconds=TOMBSTONE_SECONDS)).timestamp()))},
         },
     )
+
+
+def _in_folder(key: str, folder: str) -> bool:
+    return key.startswith(folder) and len(key) > len(folder)
 
 
 def _abort_upload(backends: Backends, key: str, upload_id: str) -> None:

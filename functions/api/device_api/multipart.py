@@ -89,14 +89,8 @@ def complete(backends: Backends, device_id: str, media_id: str) -> dict[str, Any
             return done  # completed by an earlier request whose answer was lost
         raise Conflict("the multipart upload no longer exists: start a new upload")
     _check_parts(record, parts)
-    completed: list[CompletedPartTypeDef] = [
-        {
-            "PartNumber": number,
-            "ETag": parts[number]["ETag"],
-            "ChecksumSHA256": parts[number].get("ChecksumSHA256", ""),
-        }
-        for number in range(1, record["partCount"] + 1)
-    ]
+    count = record["partCount"]
+    completed = [_completed_part(number, parts[number]) for number in range(1, count + 1)]
     backends.s3.complete_multipart_upload(
         Bucket=backends.settings.bucket,
         Key=record["key"],
@@ -104,6 +98,17 @@ def complete(backends: Backends, device_id: str, media_id: str) -> dict[str, Any
         MultipartUpload={"Parts": completed},
     )
     return done
+
+
+def _completed_part(number: int, part: PartTypeDef) -> CompletedPartTypeDef:
+    """A part as CompleteMultipartUpload takes it: with its SHA-256, which S3 wants for every
+    part of an upload created with ChecksumAlgorithm SHA256 and reports in ListParts
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompletedPart.html). An empty
+    checksum is never sent in place of a missing one (moto's ListParts has none)."""
+    completed: CompletedPartTypeDef = {"PartNumber": number, "ETag": part["ETag"]}
+    if part.get("ChecksumSHA256"):
+        completed["ChecksumSHA256"] = part["ChecksumSHA256"]
+    return completed
 
 
 def _open_upload(backends: Backends, device_id: str, media_id: str) -> dict[str, Any]:
