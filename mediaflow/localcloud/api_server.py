@@ -78,6 +78,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = do_OPTIONS = do_PATCH = _serve
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, PROPFIND...) goes to the routes too: API Gateway
+        # answers one no route takes with its 404, where http.server would answer 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def _body(self) -> bytes | None:
         """The request body; None when it is over the HTTP API's payload quota."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
