@@ -892,3 +892,22 @@ def test_an_unknown_route_is_a_404_in_the_error_shape(api: Api) -> None:
     status, answer = api.call("GET", "/nowhere")
 
     assert (status, answer["error"]["code"]) == (404, "NotFound")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data",
+        "multipart/form-data; boundary=x",
+        "application/x-www-form-urlencoded",
+        "Multipart/Form-Data",
+    ],
+)
+def test_a_form_is_a_400_never_a_500(api: Api, content_type: str) -> None:
+    body = {"contentType": "image/jpeg", "size": 1, "sha256": JPEG_SHA256}
+    for path in ("/uploads", f"/uploads/{'0' * 64}/parts"):
+        status, answer = api.call("POST", path, body=body, headers={"content-type": content_type})
+
+        assert status == 400, (path, answer)
+        assert answer["error"]["code"] == "ValidationError"
+        assert "JSON" in answer["error"]["message"]

@@ -14,6 +14,7 @@ from typing import Any
 
 MAX_BODY_BYTES = 64 * 1024
 """The largest body any route takes: 100 part checksums are about 10 KB."""
+_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def parse_json(text: str) -> Any:
@@ -26,6 +27,12 @@ def parse_json(text: str) -> Any:
 def body_problem(event: dict[str, Any]) -> tuple[int, str] | None:
     """(status, why) when the event's body is too large or not text; None when it can be
     parsed. API Gateway base64-encodes bodies it does not take for text."""
+    headers = event.get("headers") or {}
+    content_type = str(headers.get("content-type", "")).strip().lower()
+    if content_type.startswith(_FORMS):
+        # Powertools would parse these as forms, and fails (a 500) on a multipart type that
+        # names no boundary; the API takes JSON only.
+        return 400, "the body must be JSON (application/json), not a form"
     body = event.get("body")
     if not body:
         return None
