@@ -75,3 +75,14 @@ def test_the_error_codes_documented_are_the_ones_the_api_raises() -> None:
 
     codes = document["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["enum"]
     assert set(codes) == set(errors.ERROR_STATUSES)
+
+
+def test_every_route_behind_the_authorizer_documents_api_gateways_401() -> None:
+    document = json.loads(generated())
+
+    for method, path in ROUTES - {("get", "/openapi.json")}:
+        answer = document["paths"][path][method]["responses"]["401"]
+        schema = answer["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/Unauthorized"}, (method, path)
+    assert "401" not in document["paths"]["/openapi.json"]["get"]["responses"]
+    assert document["components"]["schemas"]["Unauthorized"]["required"] == ["message"]

@@ -32,6 +32,9 @@ QUERY_MODELS: dict[str, type[BaseModel]] = {"/media": ListQuery}
 """The query parameters' model of each path that has one."""
 PUBLIC_PATHS = {"/openapi.json"}
 """Served without an authorizer."""
+UNAUTHORIZED = "Unauthorized"
+"""The schema of API Gateway's own 401, which every route behind the authorizer can answer:
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html"""
 
 
 def _describe_query_model(operation: dict[str, Any], model: type[BaseModel] | None) -> None:
@@ -71,10 +74,26 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
                 responses["204"].pop("content", None)
             if path in PUBLIC_PATHS:
                 operation["security"] = []
+            else:
+                responses["401"] = {
+                    "description": "No valid access token: API Gateway's JWT authorizer refused it",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": f"#/components/schemas/{UNAUTHORIZED}"}
+                        }
+                    },
+                }
+                operation["responses"] = dict(sorted(responses.items()))
             _describe_query_model(operation, QUERY_MODELS.get(path))
     schemas = data.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(name, None)
+    schemas[UNAUTHORIZED] = {
+        "type": "object",
+        "properties": {"message": {"type": "string", "const": "Unauthorized"}},
+        "required": ["message"],
+        "title": UNAUTHORIZED,
+    }
     return data
 
 
