@@ -12,6 +12,14 @@ mediaflow reconcile [--stack-name S]  process again every upload of a deployed s
                                       has no final record
 mediaflow teardown --stack-name S     empty a dev stack's bucket, so that `sam delete` can
                                       delete the stack
+mediaflow serve                       the local cloud with the device API and S3 on 127.0.0.1,
+                                      a device and an operator, until Ctrl-C
+mediaflow devices add|list|remove|token
+                                      the devices and operators of `serve` or of a deployed
+                                      stack (--stack-name S)
+mediaflow upload FILE... --device NAME
+                                      upload as a device through the device API (resumes
+                                      large files), wait for the records
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mediaflow.cli import history, invoke, operate, run
+from mediaflow.cli import devices, history, invoke, operate, run, serve, upload
 from mediaflow.localcloud import LocalCloudError
 from mediaflow.localcloud.template import TemplateError
 
@@ -52,6 +60,6 @@ def parser() -> argparse.ArgumentParser:
         help="folder with template.yaml (default: %(default)s)",
     )
     commands = commands_parser.add_subparsers(required=True, metavar="COMMAND")
-    for module in (run, invoke, history, operate):
+    for module in (run, invoke, history, operate, serve, devices, upload):
         module.add_commands(commands)
     return commands_parser
