@@ -241,3 +241,20 @@ def test_a_body_over_64_kib_is_413_from_the_api_and_over_10_mb_from_api_gateway(
 
     assert huge.status_code == 413, huge.text
     assert huge.json() == {"message": "Request Entity Too Large"}
+
+
+def test_a_method_no_route_takes_is_api_gateways_404(device: Device) -> None:
+    for method in ("TRACE", "PROPFIND", "PUT", "PATCH"):
+        response = device.call(method, "/media")
+
+        assert response.status_code == 404, (method, response.status_code, response.text)
+        assert response.json() == {"message": "Not Found"}
+
+
+def test_a_form_in_place_of_json_is_a_400(device: Device) -> None:
+    for content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        response = device.post(
+            "/uploads", data=json.dumps(VALID), headers={"Content-Type": content_type}
+        )
+
+        assert "JSON" in api_error(response, 400, "ValidationError")["message"]
