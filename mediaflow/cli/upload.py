@@ -33,7 +33,7 @@ from mediaflow.device_client.uploader import Uploaded, Uploader
 from mediaflow.devices.credentials import CredentialStore
 from mediaflow.devices.state import state_dir
 from mediaflow.devices.targets import Target
-from mediaflow.localcloud.user_pool import PrincipalError
+from mediaflow.localcloud.user_pool import PrincipalError, Tokens
 
 PASSWORD_VARIABLE = "MEDIAFLOW_DEVICE_PASSWORD"
 
@@ -95,20 +95,28 @@ def upload_command(args: argparse.Namespace) -> int:
     else:
         target = Target.local(args.project)
     password = _password(args, target)
-    api = DeviceApi(target.api_url, lambda: target.sign_in(args.device, password))
+    api = DeviceApi(target.api_url, lambda: _sign_in(target, args.device, password))
     try:
         api.sign_in()
-    except (PrincipalError, DeviceClientError) as error:
+    except DeviceClientError as error:
         print(f"mediaflow: {error}", file=sys.stderr)
-        return 2
-    except (BotoCoreError, ClientError) as error:
-        print(f"mediaflow: cannot sign in on {target.name}: {error}", file=sys.stderr)
         return 2
     state = UploadState(state_dir(args.project), target.name, args.device)
     report = Report(files)
     return run_uploads(
         Uploader(api, state), files, report, args.timeout, args.no_wait, args.concurrency
     )
+
+
+def _sign_in(target: Target, device: str, password: str) -> Tokens:
+    """The target's sign-in, its failures (a wrong password, a serve that stopped) said in the
+    device client's one line, also when a token is renewed mid-run."""
+    try:
+        return target.sign_in(device, password)
+    except PrincipalError as error:
+        raise DeviceClientError(str(error)) from None
+    except (BotoCoreError, ClientError) as error:
+        raise DeviceClientError(f"cannot sign in on {target.name}: {error}") from None
 
 
 def _password(args: argparse.Namespace, target: Target) -> str:
@@ -135,7 +143,7 @@ def run_uploads(
     def send(path: Path) -> tuple[Path, Uploaded | None]:
         try:
             return path, uploader.upload(path)
-        except (DeviceClientError, PrincipalError) as error:
+        except DeviceClientError as error:
             report.line(path, "NOT UPLOADED", "", str(error))
             return path, None
 
