@@ -78,7 +78,7 @@ def add_commands(commands: Any) -> None:
 # Copy-paste lines for a terminal (bash with curl and jq): list, upload a photo, read its record.
 _TRY_IT = r"""
 export API=<API> FILE=<FILE>
-curl -H "Authorization: Bearer $TOKEN" "$API/media"
+curl -sS -w '\n' -H "Authorization: Bearer $TOKEN" "$API/media"
 BODY=$(jq -n --argjson size "$(stat -c %s "$FILE")" \
   --arg sha256 "$(sha256sum "$FILE" | cut -d ' ' -f 1)" \
   '{contentType: "image/jpeg", $size, $sha256}')
@@ -86,8 +86,9 @@ UPLOAD=$(curl -sS -X POST "$API/uploads" -H "Authorization: Bearer $TOKEN" -d "$
   -H 'Content-Type: application/json')
 mapfile -t FORM < <(echo "$UPLOAD" \
   | jq -r '.upload.fields | to_entries[] | "--form-string", "\(.key)=\(.value)"')
-curl -sS "${FORM[@]}" -F "file=@$FILE" "$(echo "$UPLOAD" | jq -r .upload.url)"
-curl -H "Authorization: Bearer $TOKEN" "$API/media/$(echo "$UPLOAD" | jq -r .mediaId)"
+curl -sS -w '%{http_code}\n' "${FORM[@]}" -F "file=@$FILE" "$(echo "$UPLOAD" | jq -r .upload.url)"
+curl -sS -H "Authorization: Bearer $TOKEN" "$API/media/$(echo "$UPLOAD" | jq -r .mediaId)" \
+  | jq .status
 """
 
 
