@@ -26,7 +26,7 @@ from mediaflow.devices.state import SERVE_FILE, read_serve_state, state_dir, wri
 from mediaflow.devices.targets import LOCAL
 from mediaflow.localcloud import LocalCloud
 from mediaflow.localcloud.template import REGION
-from mediaflow.localcloud.user_pool import Credentials, Tokens
+from mediaflow.localcloud.user_pool import Credentials, Tokens, device_id_problem
 
 DEFAULT_PORT = 3000
 DEFAULT_S3_PORT = 4566
@@ -101,6 +101,9 @@ def serve_command(args: argparse.Namespace) -> int:
             f"a `mediaflow serve` already runs for this project (pid {running['pid']}, "
             f"{state / SERVE_FILE}); stop it first, or give another MEDIAFLOW_STATE_DIR"
         )
+    problem = device_id_problem(args.device)
+    if problem or args.device == OPERATOR:
+        raise ValueError(f"--device: {problem or f'{OPERATOR} is the operator serve adds'}")
     for port, option in ((args.port, "--port"), (args.s3_port, "--s3-port")):
         _check_free(port, option)
     if args.port and args.port == args.s3_port:
