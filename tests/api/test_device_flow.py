@@ -142,3 +142,43 @@ def test_a_part_put_twice_with_the_same_bytes_still_completes(
     assert completed.status_code == 200, completed.text
     record = wait_for_status(cloud, device, media_id)
     assert record["status"] == "PROCESSED", record
+
+
+def test_a_retried_post_uploads_with_its_idempotency_key_returns_the_same_upload(
+    device: Device,
+) -> None:
+    data = photo(seed=5)
+    body = {"contentType": "image/jpeg", "size": len(data), "sha256": sha256_hex(data)}
+    key = {"Idempotency-Key": "retry-7f3a"}
+
+    first = device.post("/uploads", json=body, headers=key)
+    again = device.post("/uploads", json=body, headers=key)
+    other = device.post("/uploads", json={**body, "size": len(data) + 1}, headers=key)
+
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert again.json()["mediaId"] == first.json()["mediaId"]
+    assert again.json()["key"] == first.json()["key"]
+    assert api_error(other, 409, "Conflict")["field"] == "Idempotency-Key"
+    # The one upload the retries share goes through.
+    assert post_form(again.json()["upload"], data).status_code == 204
+
+
+def test_a_deleted_media_is_gone_from_s3_the_record_and_the_listing(
+    cloud: LocalCloud, device: Device
+) -> None:
+    data = photo(seed=6)
+    created = device.start_upload(data, "image/jpeg")
+    assert post_form(created["upload"], data).status_code == 204
+    media_id = created["mediaId"]
+    assert wait_for_status(cloud, device, media_id)["status"] == "PROCESSED"
+
+    deleted = device.call("DELETE", f"/media/{media_id}")
+
+    assert deleted.status_code == 204, deleted.text
+    assert deleted.content == b""
+    api_error(device.get(f"/media/{media_id}"), 404, "NotFound")
+    assert media_id not in {item["mediaId"] for item in device.get("/media").json()["items"]}
+    assert list(cloud.object_versions(created["key"])) == []
+    assert list(cloud.object_versions(f"{cloud.output_prefix}{media_id}/")) == []
+    cloud.wait_until_settled()
+    api_error(device.get(f"/media/{media_id}"), 404, "NotFound")
