@@ -761,6 +761,27 @@ def test_a_tampered_foreign_or_expired_cursor_is_a_400(api: Api) -> None:
         )
 
 
+def test_the_signing_key_is_read_at_the_first_cursor_and_kept(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cold start without the secret: uploads and a listing that fits one page need no key.
+    secrets = boto3.client("secretsmanager")
+    secrets.delete_secret(SecretId="api-signing-key", ForceDeleteWithoutRecovery=True)
+    monkeypatch.setenv("SIGNING_KEY_SECRET_ARN", "api-signing-key")
+    fresh = Api(api_module(), api.s3, api.dynamodb)
+    fresh.upload()
+    seed_history(fresh, "cam-1", 4)
+    status, page = fresh.call("GET", "/media", query={"limit": "10"})
+    assert (status, len(page["items"]), "cursor" in page) == (200, 5, False)
+
+    secrets.create_secret(Name="api-signing-key", SecretString="a" * 32)
+    cursor = first_cursor(fresh)
+    secrets.put_secret_value(SecretId="api-signing-key", SecretString="b" * 32)
+    status, page = fresh.call("GET", "/media", query={"limit": "2", "cursor": cursor})
+
+    assert (status, len(page["items"])) == (200, 2), page
+
+
 def test_only_operators_may_list_another_device(api: Api) -> None:
     cam2 = seed_history(api, "cam-2", 3)
 

@@ -310,8 +310,8 @@ def function_modules(spec: FunctionSpec) -> list[str]:
 
 def create_secrets(stack: Stack) -> None:
     """The template's Secrets Manager secrets in the emulator, under the names the function's
-    environment gives them, as CloudFormation creates them (a generated string): what a cold
-    start may read (ApiFunction reads its cursor key at init)."""
+    environment gives them, as CloudFormation creates them (a generated string): what an init
+    may read (ApiFunction reads its cursor key later, at its first listing with a cursor)."""
     secrets = boto3.client("secretsmanager")
     for logical_id in stack.of_type("AWS::SecretsManager::Secret"):
         secrets.create_secret(Name=stack.ref(logical_id), SecretString=secrets_token_hex(32))

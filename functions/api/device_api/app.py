@@ -4,12 +4,14 @@ act on, once per cold start, and refuses what no route may see.
 
 The S3 client presigns for the bucket's regional, virtual-hosted endpoint with SigV4
 (`AWS_ENDPOINT_URL_S3` replaces the endpoint locally, so the local S3 gateway checks the same
-signatures). The cursor signing key is read from Secrets Manager once, here.
+signatures). The cursor signing key is read from Secrets Manager once per instance, when first
+needed: only a listing that makes or reads a cursor uses it, so no cold start waits for it.
 """
 
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 import boto3
@@ -40,11 +42,18 @@ s3 = boto3.client(
     ),
 )
 dynamodb = boto3.client("dynamodb")
-signing_key = (
-    boto3.client("secretsmanager")
-    .get_secret_value(SecretId=settings.signing_key_secret_arn)["SecretString"]
-    .encode()
-)
+
+
+@cache
+def signing_key() -> bytes:
+    """The HMAC key of cursors, kept for the life of the instance (a new key reaches the
+    instances that start after it, see ApiSigningKeySecret in template.yaml)."""
+    secret = boto3.client("secretsmanager").get_secret_value(
+        SecretId=settings.signing_key_secret_arn
+    )
+    return str(secret["SecretString"]).encode()
+
+
 idempotency = idempotency_config(settings.upload_url_expiry_seconds)
 configure(
     Backends(s3=s3, dynamodb=dynamodb, settings=settings, signing_key=signing_key),

@@ -25,8 +25,8 @@ class Backends:
     """Presigns for the bucket's regional endpoint with SigV4 (see app.py)."""
     dynamodb: DynamoDBClient
     settings: ApiSettings
-    signing_key: bytes
-    """The HMAC key of listing cursors."""
+    signing_key: Callable[[], bytes]
+    """The HMAC key of listing cursors; app.py reads it once per instance, at the first call."""
     now: Callable[[], datetime] = field(default=utc_now)
 
 

@@ -44,7 +44,7 @@ def list_media(backends: Backends, caller: Caller, query: ListQuery) -> dict[str
     }
     _add_filters(params, query, device)
     if query.cursor is not None:
-        start = cursors.redeem(backends.signing_key, query.cursor, scope, backends.now())
+        start = cursors.redeem(backends.signing_key(), query.cursor, scope, backends.now())
         params["ExclusiveStartKey"] = {name: {"S": value} for name, value in start.items()}
     items: list[dict[str, Any]] = []
     last_key: dict[str, Any] | None = None
@@ -63,7 +63,7 @@ def list_media(backends: Backends, caller: Caller, query: ListQuery) -> dict[str
         next_start = {name: value["S"] for name, value in last_key.items()}
     answer: dict[str, Any] = {"items": [public(backends, item) for item in items]}
     if next_start is not None:
-        answer["cursor"] = cursors.issue(backends.signing_key, scope, next_start, backends.now())
+        answer["cursor"] = cursors.issue(backends.signing_key(), scope, next_start, backends.now())
     return answer
 
 
