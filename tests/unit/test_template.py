@@ -615,6 +615,7 @@ EXPECTED_FUNCTIONS = {
             "DOWNLOAD_URL_EXPIRY_SECONDS": "300",
             "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
             "SIGNING_KEY_SECRET_ARN": {"Ref": "ApiSigningKeySecret"},
+            "PYDANTIC_DISABLE_PLUGINS": "__all__",
         },
     ),
 }
