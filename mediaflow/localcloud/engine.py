@@ -30,7 +30,7 @@ from botocore.response import StreamingBody
 from botocore.utils import parse_timestamp
 from moto import mock_aws
 
-from mediaflow.localcloud import lambda_failures, moto_patches, rekognition
+from mediaflow.localcloud import lambda_failures, lambda_names, moto_patches, rekognition
 from mediaflow.localcloud.channel import Channel
 from mediaflow.localcloud.dependencies import importable_modules, requirement_files
 from mediaflow.localcloud.faults import Fault
@@ -101,7 +101,7 @@ def serve(connection: Connection, config: EngineConfig) -> None:
 
 class Engine:
     def __init__(self, connection: Connection, config: EngineConfig) -> None:
-        self.functions = {key: spec for spec in config.functions for key in (spec.name, spec.arn)}
+        self.functions = {spec.name: spec for spec in config.functions}
         self.config = config
         self._log_file = open(config.function_log, "a")  # noqa: SIM115 - open as long as the shard
         self.log = FunctionLog(self._log_file)
@@ -186,9 +186,12 @@ class Engine:
 
     def _invoke(self, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         name = unquote(params["url_path"].split("/functions/", 1)[1].split("/", 1)[0])
-        spec = self.functions.get(name)
-        if spec is None:
-            return error_answer("ResourceNotFoundException", f"Function not found: {name}", 404)
+        qualifier = (params.get("query_string") or {}).get("Qualifier")
+        try:
+            # The workflow invokes the alias (`...:function:<name>:live`): the one version.
+            spec, version = lambda_names.invoke_target(self.functions, name, qualifier)
+        except lambda_names.InvokeTargetError as error:
+            return error_answer(error.code, str(error), error.status)
         event: bytes = params["body"] or b"{}"
         fault: Fault | None = self.channel.call("invoking", spec.logical_id, json.loads(event))
         if fault and fault.is_service_error:
@@ -203,7 +206,7 @@ class Engine:
             invocation = self._pool(spec).invoke(event)
         parsed: dict[str, Any] = {
             "StatusCode": 200,
-            "ExecutedVersion": "$LATEST",
+            "ExecutedVersion": version,
             "Payload": StreamingBody(io.BytesIO(invocation.body), len(invocation.body)),
         }
         if invocation.function_error:

@@ -91,6 +91,9 @@ class FunctionSpec:
     python_path: tuple[Path, ...] = ()
     """What Lambda puts at the head of `sys.path`, as local folders: the code (`/var/task`),
     then each layer's `/opt/python/lib/<runtime>/site-packages` and `/opt/python`."""
+    alias: str = ""
+    """AutoPublishAlias. The local cloud has one version of each function, which it runs
+    whichever qualifier names it (lambda_names.py)."""
 
     @property
     def arn(self) -> str:
@@ -127,6 +130,7 @@ class Stack:
         self._global_timeout = globals_.get("Timeout", 3)
         self._global_memory = globals_.get("MemorySize", 128)
         self._global_runtime = globals_.get("Runtime", "")
+        self._global_alias = globals_.get("AutoPublishAlias", "")
         self.parameters = self._parameters(parameter_overrides or {})
         self.physical_ids: dict[str, str] = {}
         """Ids the emulator chose when it created a resource (a user pool's, an app client's), by
@@ -192,6 +196,11 @@ class Stack:
             return self.parameters[name]
         if name in self.physical_ids:
             return self.physical_ids[name]
+        if name.endswith(".Alias"):  # SAM's reference to the alias AutoPublishAlias makes
+            spec = self.function(name.removesuffix(".Alias"))
+            if not spec.alias:
+                raise TemplateError(f"{spec.logical_id} has no AutoPublishAlias, so no {name}")
+            return f"{spec.arn}:{spec.alias}"  # Ref of an AWS::Lambda::Alias: its ARN
         kind = self.resources.get(name, {}).get("Type")
         if kind in _ASSIGNED_ID_TYPES:
             raise TemplateError(f"{name} ({kind}) has no id until the local user pool is created")
@@ -333,6 +342,7 @@ class Stack:
             timeout_seconds=int(self.resolve(props.get("Timeout", self._global_timeout))),
             memory_mb=int(self.resolve(props.get("MemorySize", self._global_memory))),
             python_path=(code_dir, *layer_paths),
+            alias=str(self.resolve(props.get("AutoPublishAlias", self._global_alias))),
         )
 
     def _layer_python_path(self, layer: Any, runtime: str) -> list[Path]:
