@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUTPUT ?= mediaflow-output
 
-.PHONY: run test bench samples openapi clean
+.PHONY: run test bench samples openapi bootstrap clean
 
 run: $(VENV)/.installed
 	$(BIN)/mediaflow run samples --output $(OUTPUT)
@@ -20,6 +20,24 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
+
+# Continuous delivery, once per account (README, "Continuous delivery"): the OIDC provider, the
+# deploy roles, the CloudFormation execution role and the artifacts bucket of pipeline/bootstrap.yaml.
+#   make bootstrap GITHUB_OWNER=<owner> GITHUB_REPO=<repo> [CREATE_OIDC_PROVIDER=false] [REGION=...]
+# The Region defaults to samconfig.toml's (the app stacks' Region); command-line flags override
+# samconfig.toml's default section, which is the app's.
+CREATE_OIDC_PROVIDER ?= true
+ifneq ($(filter bootstrap,$(MAKECMDGOALS)),)
+ifeq ($(and $(GITHUB_OWNER),$(GITHUB_REPO)),)
+$(error make bootstrap needs GITHUB_OWNER=<owner> GITHUB_REPO=<repo>, as GitHub spells them [CREATE_OIDC_PROVIDER=false] [REGION=...])
+endif
+endif
+bootstrap: $(VENV)/.installed-test
+	SAM_CLI_TELEMETRY=0 $(BIN)/sam deploy --template-file pipeline/bootstrap.yaml \
+	  --stack-name mediaflow-pipeline --capabilities CAPABILITY_IAM $(if $(REGION),--region $(REGION)) \
+	  --no-resolve-s3 --no-confirm-changeset --no-fail-on-empty-changeset --tags project=mediaflow \
+	  --parameter-overrides GitHubOwner=$(GITHUB_OWNER) GitHubRepo=$(GITHUB_REPO) CreateOidcProvider=$(CREATE_OIDC_PROVIDER)
+	SAM_CLI_TELEMETRY=0 $(BIN)/sam list stack-outputs --stack-name mediaflow-pipeline $(if $(REGION),--region $(REGION))
 
 # docs/openapi.json is committed; this remakes it from the device API's code (functions/api).
 openapi: $(VENV)/.installed
