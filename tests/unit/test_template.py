@@ -54,10 +54,12 @@ UNSCOPABLE_ACTIONS = {
     "xray:GetSamplingTargets",
     "xray:GetSamplingStatisticSummaries",
 }
-# AWS managed policies that SAM attaches by itself (logs for every function; X-Ray for Tracing).
+# AWS managed policies that SAM attaches by itself (logs for every function; X-Ray for Tracing;
+# CodeDeploy's for DeploymentPreference, on CodeDeployServiceRole, which only CodeDeploy assumes).
 ALLOWED_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+    "arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda",
 }
 # SAM policy templates that are scoped to the one resource they are given.
 SCOPED_POLICY_TEMPLATES = {
@@ -124,9 +126,12 @@ class _NoManagedPolicyLookups:
         return {}
 
 
-def sam_transform(sam_template: dict[str, Any]) -> dict[str, Any]:
-    """The template as CloudFormation receives it after the SAM transform. Local code paths
-    become fake S3 locations and the ASL file is inlined, as `sam package` would upload it."""
+def sam_transform(
+    sam_template: dict[str, Any], parameters: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The template as CloudFormation receives it after the SAM transform (with these parameter
+    values, else the defaults). Local code paths become fake S3 locations and the ASL file is
+    inlined, as `sam package` would upload it."""
     translator = pytest.importorskip("samtranslator.translator.transform")
     sam_template = json.loads(json.dumps(sam_template))
     for logical_id, resource in sam_template["Resources"].items():
@@ -142,7 +147,7 @@ def sam_transform(sam_template: dict[str, Any]) -> dict[str, Any]:
     previous_region = os.environ.get("AWS_DEFAULT_REGION")
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"  # SAM reads the partition from it
     try:
-        return translator.transform(sam_template, {}, _NoManagedPolicyLookups())
+        return translator.transform(sam_template, parameters or {}, _NoManagedPolicyLookups())
     finally:
         if previous_region is None:
             os.environ.pop("AWS_DEFAULT_REGION", None)
@@ -491,9 +496,9 @@ def test_state_machine_is_standard_logged_and_traced(resources: dict[str, Any]) 
 def test_definition_substitutions_are_the_contract(resources: dict[str, Any]) -> None:
     substitutions = props(resources, "IngestStateMachine")["DefinitionSubstitutions"]
     assert set(substitutions) == SUBSTITUTION_KEYS
-    assert substitutions["InspectFunctionArn"] == {"Fn::GetAtt": ["InspectFunction", "Arn"]}
-    assert substitutions["ThumbnailFunctionArn"] == {"Fn::GetAtt": ["ThumbnailFunction", "Arn"]}
-    assert substitutions["AudioFunctionArn"] == {"Fn::GetAtt": ["AudioFunction", "Arn"]}
+    # The tasks invoke the `live` aliases, so that a rollback takes effect for the workflow too.
+    for function in FUNCTIONS:
+        assert substitutions[f"{function}Arn"] == {"Ref": f"{function}.Alias"}
     assert substitutions["MediaTableName"] == {"Ref": "MediaTable"}
     assert substitutions["FailedEventsQueueUrl"] == {"Ref": "FailedEventsQueue"}
 
@@ -712,12 +717,12 @@ def test_workflow_reads_images_for_rekognition_and_writes_one_record_at_a_time(
     actions = {a for s in statements for a in as_list(s["Action"])}
     assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "sqs:SendMessage"} <= actions
     assert "dynamodb:BatchWriteItem" not in actions
-    invoked = [
-        p["LambdaInvokePolicy"]["FunctionName"]
-        for p in props(resources, "IngestStateMachine")["Policies"]
-        if "LambdaInvokePolicy" in p
+    # Exactly the aliases the tasks invoke (a qualified ARN needs a grant of its own).
+    (invoke,) = [s for s in statements if s["Action"] == "lambda:InvokeFunction"]
+    assert invoke["Resource"] == [{"Ref": f"{function}.Alias"} for function in FUNCTIONS]
+    assert not [
+        p for p in props(resources, "IngestStateMachine")["Policies"] if "Statement" not in p
     ]
-    assert sorted(invoked, key=str) == sorted(({"Ref": f} for f in FUNCTIONS), key=str)
 
 
 # ---------------------------------------------------------------- devices: identity and HTTP API
@@ -1036,19 +1041,28 @@ _RULE = _dimension({"Ref": "IngestStateMachineObjectCreated"})
 _QUEUE_NAME = _dimension({"Fn::GetAtt": ["FailedEventsQueue", "QueueName"]})
 EXPECTED_ALARMS = (
     {
-        ("AWS/States", "ExecutionsFailed", "StateMachineArn", _STATE_MACHINE),
-        ("AWS/States", "ExecutionsTimedOut", "StateMachineArn", _STATE_MACHINE),
-        ("AWS/States", "ExecutionThrottled", "StateMachineArn", _STATE_MACHINE),
-        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", _QUEUE_NAME),
-        ("AWS/Events", "FailedInvocations", "RuleName", _RULE),
-        ("AWS/Events", "InvocationsSentToDlq", "RuleName", _RULE),
+        ("AWS/States", "ExecutionsFailed", (("StateMachineArn", _STATE_MACHINE),)),
+        ("AWS/States", "ExecutionsTimedOut", (("StateMachineArn", _STATE_MACHINE),)),
+        ("AWS/States", "ExecutionThrottled", (("StateMachineArn", _STATE_MACHINE),)),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", (("QueueName", _QUEUE_NAME),)),
+        ("AWS/Events", "FailedInvocations", (("RuleName", _RULE),)),
+        ("AWS/Events", "InvocationsSentToDlq", (("RuleName", _RULE),)),
     }
     | {
-        ("AWS/Lambda", metric, "FunctionName", _dimension({"Ref": function}))
+        # The function's `live` alias: what the workflow and the API invoke, and what CodeDeploy
+        # shifts (Lambda's metrics of an alias have the dimensions FunctionName and Resource).
+        (
+            "AWS/Lambda",
+            metric,
+            (
+                ("FunctionName", _dimension({"Ref": function})),
+                ("Resource", _dimension({"Fn::Sub": f"${{{function}}}:live"})),
+            ),
+        )
         for function in ALL_FUNCTIONS
         for metric in ("Errors", "Throttles")
     }
-    | {("AWS/ApiGateway", "5xx", "ApiId", _dimension({"Ref": "DeviceApi"}))}
+    | {("AWS/ApiGateway", "5xx", (("ApiId", _dimension({"Ref": "DeviceApi"})),))}
 )
 
 
@@ -1056,9 +1070,8 @@ def test_alarms_cover_the_pipeline_and_notify_the_topic(resources: dict[str, Any
     alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     found = set()
     for alarm in alarms:
-        (dimension,) = alarm["Dimensions"]
-        metric = (alarm["Namespace"], alarm["MetricName"])
-        found.add((*metric, dimension["Name"], _dimension(dimension["Value"])))
+        dimensions = tuple((d["Name"], _dimension(d["Value"])) for d in alarm["Dimensions"])
+        found.add((alarm["Namespace"], alarm["MetricName"], dimensions))
         assert alarm["TreatMissingData"] == "notBreaching"
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
         assert len(alarm["AlarmDescription"]) > 80, "say what it means and what to do"
@@ -1082,7 +1095,10 @@ def test_alarms_are_copies_of_one_evaluation(resources: dict[str, Any]) -> None:
         for metric in ("Errors", "Throttles"):
             alarm = props(resources, f"{function}{metric}Alarm")  # the names the README lists
             assert alarm["MetricName"] == metric
-            assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+            assert alarm["Dimensions"] == [
+                {"Name": "FunctionName", "Value": {"Ref": function}},
+                {"Name": "Resource", "Value": {"Fn::Sub": f"${{{function}}}:live"}},
+            ]
 
 
 def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_can_use(resources: dict[str, Any]) -> None:
@@ -1135,6 +1151,81 @@ def test_outputs_name_everything_a_user_needs(template: dict[str, Any]) -> None:
     assert all(output.get("Description") for output in outputs.values())
 
 
+# ---------------------------------------------------------------- gradual deploys
+
+
+def test_every_function_is_published_through_live_with_a_deployment_type(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    from samtranslator.model.preferences import deployment_preference_collection as sam
+
+    function_globals = template["Globals"]["Function"]
+    assert function_globals["AutoPublishAlias"] == "live"
+    assert function_globals["DeploymentPreference"] == {"Type": {"Ref": "DeploymentType"}}
+    parameter = template["Parameters"]["DeploymentType"]
+    assert parameter["Default"] == "AllAtOnce"
+    # What SAM maps to CodeDeployDefault.Lambda<Type>; anything else would be passed on as is.
+    assert set(parameter["AllowedValues"]) == set(sam.CODEDEPLOY_PREDEFINED_CONFIGURATIONS_LIST)
+    for function in _functions(resources):
+        function_props = props(resources, function)
+        assert "AutoPublishAlias" not in function_props, function
+        # Rolled back by its own alarms, which watch its alias (test_alarms_are_copies_...).
+        assert function_props["DeploymentPreference"] == {
+            "Alarms": [{"Ref": f"{function}ErrorsAlarm"}, {"Ref": f"{function}ThrottlesAlarm"}]
+        }, function
+
+
+def test_transformed_aliases_shift_through_codedeploy_and_are_what_is_invoked(
+    transformed: dict[str, Any],
+) -> None:
+    generated = transformed["Resources"]
+    for function in ALL_FUNCTIONS:
+        alias = generated[f"{function}Aliaslive"]
+        assert alias["Properties"]["Name"] == "live"
+        update = alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+        assert update["DeploymentGroupName"] == {"Ref": f"{function}DeploymentGroup"}
+        group = generated[f"{function}DeploymentGroup"]["Properties"]
+        assert group["AlarmConfiguration"] == {
+            "Enabled": True,
+            "Alarms": [
+                {"Name": {"Ref": f"{function}ErrorsAlarm"}},
+                {"Name": {"Ref": f"{function}ThrottlesAlarm"}},
+            ],
+        }
+        assert group["AutoRollbackConfiguration"]["Enabled"] is True
+        assert "DEPLOYMENT_STOP_ON_ALARM" in group["AutoRollbackConfiguration"]["Events"]
+    machine = generated["IngestStateMachine"]["Properties"]
+    for function in FUNCTIONS:
+        assert machine["DefinitionSubstitutions"][f"{function}Arn"] == {
+            "Ref": f"{function}Aliaslive"
+        }
+    # SAM points the HTTP API's integrations and their invoke permissions at the alias.
+    for path in generated["DeviceApi"]["Properties"]["Body"]["paths"].values():
+        for operation in path.values():
+            uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            assert "/functions/${ApiFunctionAliaslive}/invocations" in uri
+    permissions = [r for r in generated.values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert len(permissions) == len(API_ROUTES)
+    for permission in permissions:
+        assert permission["Properties"]["FunctionName"] == {"Ref": "ApiFunctionAliaslive"}
+    # Only CodeDeploy assumes the role SAM makes for it.
+    trust = generated["CodeDeployServiceRole"]["Properties"]["AssumeRolePolicyDocument"]
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Service": ["codedeploy.amazonaws.com"]}
+
+
+@pytest.mark.parametrize("deployment_type", ["AllAtOnce", "Canary10Percent10Minutes"])
+def test_deployment_type_is_codedeploys_predefined_configuration(
+    template: dict[str, Any], deployment_type: str
+) -> None:
+    generated = sam_transform(template, {"DeploymentType": deployment_type})["Resources"]
+    for function in ALL_FUNCTIONS:
+        config = generated[f"{function}DeploymentGroup"]["Properties"]["DeploymentConfigName"]
+        assert config == {
+            "Fn::Sub": ["CodeDeployDefault.Lambda${ConfigName}", {"ConfigName": deployment_type}]
+        }
+
+
 # ---------------------------------------------------------------- samconfig.toml
 
 
@@ -1160,6 +1251,13 @@ def test_samconfig_environments_deploy_with_known_parameters(template: dict[str,
                 assert value in [str(v) for v in allowed], f"{environment}: {name}={value}"
     assert parameter_overrides(config["prod"]["deploy"]["parameters"])["LogRetentionDays"] == "365"
     assert parameter_overrides(config["dev"]["deploy"]["parameters"])["LogRetentionDays"] == "7"
+    # Gradual in prod, rolled back by the alarms; dev takes a new version at once.
+    assert parameter_overrides(config["prod"]["deploy"]["parameters"])["DeploymentType"] == (
+        "Canary10Percent10Minutes"
+    )
+    assert parameter_overrides(config["dev"]["deploy"]["parameters"])["DeploymentType"] == (
+        "AllAtOnce"
+    )
 
 
 # ---------------------------------------------------------------- linters
