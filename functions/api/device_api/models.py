@@ -52,7 +52,9 @@ def _check_unicode(value: str) -> None:
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Each request model is built when its route first validates a request (or the OpenAPI
+    # document reads it), so that a cold start builds only the models of the routes it serves.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # --- requests --------------------------------------------------------------------------------
@@ -115,6 +117,7 @@ class PartsRequest(_Body):
 
 
 class ListQuery(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # as _Body's
     limit: int = Field(default=20, ge=1, le=100, description="Items per page.")
     cursor: str | None = Field(
         default=None, max_length=4096, description="The `cursor` of the previous page."
