@@ -1,7 +1,7 @@
 """Run every benchmark, one after the other, and print their tables.
 
-    .venv/bin/python bench/run.py            # thumbnails, audio, cold start, local cloud (~15 min)
-    .venv/bin/python bench/run.py audio      # only the named ones
+    .venv/bin/python bench/run.py        # thumbnails, audio, cold start, API, local cloud (~20 min)
+    .venv/bin/python bench/run.py audio  # only the named ones
 
 Each benchmark generates its inputs and measures Mediaflow's code side by side with its
 anchor in the same run; see bench/README.md for what is compared and how.
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-BENCHMARKS = ("thumbnails", "audio", "coldstart", "localcloud")
+BENCHMARKS = ("thumbnails", "audio", "coldstart", "api_function", "localcloud")
 
 
 def main(names: list[str]) -> int:
