@@ -1169,6 +1169,7 @@ def test_every_function_is_published_through_live_with_a_deployment_type(
     for function in _functions(resources):
         function_props = props(resources, function)
         assert "AutoPublishAlias" not in function_props, function
+        assert function_props["AutoPublishAliasAllProperties"] is True, function
         # Rolled back by its own alarms, which watch its alias (test_alarms_are_copies_...).
         assert function_props["DeploymentPreference"] == {
             "Alarms": [{"Ref": f"{function}ErrorsAlarm"}, {"Ref": f"{function}ThrottlesAlarm"}]
@@ -1212,6 +1213,22 @@ def test_transformed_aliases_shift_through_codedeploy_and_are_what_is_invoked(
     trust = generated["CodeDeployServiceRole"]["Properties"]["AssumeRolePolicyDocument"]
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Service": ["codedeploy.amazonaws.com"]}
+
+
+def test_a_new_shared_layer_publishes_a_new_version_of_every_function(
+    template: dict[str, Any],
+) -> None:
+    """Otherwise the alias would keep running the old layer: SAM hashes only the code, the
+    environment and MemorySize into a version unless told otherwise."""
+
+    def versions(cfn: dict[str, Any]) -> set[str]:
+        return {k for k, r in cfn["Resources"].items() if r["Type"] == "AWS::Lambda::Version"}
+
+    changed = json.loads(json.dumps(template))
+    changed["Resources"]["SharedLayer"]["Properties"]["Description"] += " (v2)"
+    before, after = versions(sam_transform(template)), versions(sam_transform(changed))
+    assert len(before) == len(after) == len(ALL_FUNCTIONS)
+    assert before.isdisjoint(after)
 
 
 @pytest.mark.parametrize("deployment_type", ["AllAtOnce", "Canary10Percent10Minutes"])
