@@ -23,7 +23,6 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
 from mediaflow.localcloud import moto_patches, provision, user_pool
 from mediaflow.localcloud.api_server import ApiServer
@@ -32,6 +31,7 @@ from mediaflow.localcloud.dependencies import (
     importable_modules,
     requirement_files,
 )
+from mediaflow.localcloud.emulator_server import EmulatorServer
 from mediaflow.localcloud.engine import EngineConfig
 from mediaflow.localcloud.eventbridge import RuleDelivery, deliveries
 from mediaflow.localcloud.faults import Fault, FaultCatalogue, FaultPlan
@@ -119,7 +119,7 @@ class LocalCloud:
         moto_patches.apply_to_services()
         self._mock.start()
         started.callback(self._mock.stop)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = EmulatorServer("127.0.0.1", 0)
         self._server.start()
         started.callback(self._server.stop)
         host, port = self._server.get_host_and_port()
@@ -164,6 +164,8 @@ class LocalCloud:
         started.callback(self._shards.close)
         self._shards.route_calls_of(boto3._get_default_session())
         self.sfn: Any = boto3.client("stepfunctions", region_name=REGION)
+        # Clients in other processes reach the executions too, over the emulator's endpoint.
+        self._server.answer_step_functions_with(self.sfn)
         self._shards.call_all(
             "create_state_machine",
             {
