@@ -146,13 +146,21 @@ def _serve(args: argparse.Namespace, project: Path, state: Path, overrides: dict
                 tokens[credentials.username] = cloud.user_pool.sign_in(
                     credentials.username, credentials.password
                 )
+            # Every Output a deployed stack has, so that what reads a stack's Outputs (the
+            # integration suite, scripts) reads serve.json the same way.
             outputs = {
-                "DeviceApiUrl": api_url,
-                "DeviceUserPoolId": cloud.user_pool.user_pool_id,
-                "DeviceUserPoolClientId": cloud.user_pool.client_id,
-                "MediaBucketName": cloud.bucket,
-                "S3EndpointUrl": cloud.s3_endpoint_url,
+                str(name): str(cloud.stack.output(name))
+                for name in cloud.stack.template.get("Outputs", {})
             }
+            outputs.update(
+                {
+                    "DeviceApiUrl": api_url,
+                    "DeviceUserPoolId": cloud.user_pool.user_pool_id,
+                    "DeviceUserPoolClientId": cloud.user_pool.client_id,
+                    "MediaBucketName": cloud.bucket,
+                    "S3EndpointUrl": cloud.s3_endpoint_url,
+                }
+            )
             try:
                 write_private(
                     serve_file,

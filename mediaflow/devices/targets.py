@@ -36,7 +36,7 @@ class Target:
     outputs: dict[str, str]
     endpoint_url: str | None = None
     """The local emulator's URL (Cognito and the other services); None on AWS."""
-    _admin_client: Callable[[], Any] = field(repr=False, default=lambda: None)
+    _admin_client: Callable[[str], Any] = field(repr=False, default=lambda service: None)
 
     @classmethod
     def local(cls, project: Path) -> Target:
@@ -48,11 +48,13 @@ class Target:
         region = str(state.get("region", REGION))
         outputs = {str(key): str(value) for key, value in state["outputs"].items()}
 
-        def admin() -> Any:
+        def admin(service: str) -> Any:
             import boto3
 
-            return boto3.client(
-                "cognito-idp",
+            # Untyped: the stubs type a client per literal service name, not for any name.
+            new_client: Any = boto3.client
+            return new_client(
+                service,
                 region_name=region,
                 endpoint_url=endpoint_url,
                 aws_access_key_id=_LOCAL_KEY,
@@ -97,7 +99,7 @@ class Target:
             session.region_name,
             outputs,
             None,
-            lambda: session.client("cognito-idp"),
+            lambda service: session.client(service),  # type: ignore[call-overload]
         )
 
     @property
@@ -106,7 +108,12 @@ class Target:
 
     def user_pool(self) -> UserPool:
         """The stack's user pool, for admin operations (add, list, remove)."""
-        return UserPool.from_outputs(self._admin_client(), self.outputs)
+        return UserPool.from_outputs(self._admin_client("cognito-idp"), self.outputs)
+
+    def client(self, service: str) -> Any:
+        """A client of one of the stack's services (`stepfunctions`, `sqs`, `dynamodb`...) for
+        an operator: the emulator with the fixed local keys, or the caller's AWS credentials."""
+        return self._admin_client(service)
 
     def sign_in(self, username: str, password: str) -> Tokens:
         """InitiateAuth USER_PASSWORD_AUTH as a device does it: without AWS credentials.
