@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUTPUT ?= mediaflow-output
 
-.PHONY: run test bench samples openapi bootstrap clean
+.PHONY: run test integration bench samples openapi bootstrap clean
 
 run: $(VENV)/.installed
 	$(BIN)/mediaflow run samples --output $(OUTPUT)
@@ -20,6 +20,15 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
+
+# The integration suite alone (`make test` runs it too, on the local stack): by default against a
+# `mediaflow serve` it starts and stops itself; with STACK, against that deployed stack, from its
+# Outputs; SMOKE=1 runs only what is safe against prod (-m smoke). One worker: one device, one
+# set of uploads.
+#   make integration [STACK=mediaflow-dev] [REGION=eu-west-1] [SMOKE=1]
+integration: $(VENV)/.installed-test
+	$(BIN)/pytest tests/integration -n 0 $(if $(STACK),--stack-name $(STACK)) \
+	  $(if $(REGION),--region $(REGION)) $(if $(SMOKE),-m smoke)
 
 # Continuous delivery, once per account (README, "Continuous delivery"): the OIDC provider, the
 # deploy roles, the CloudFormation execution role and the artifacts bucket of pipeline/bootstrap.yaml.
