@@ -1,8 +1,11 @@
 """The device API as a device meets it: the local cloud's HTTP API and S3 gateway on real sockets,
 called with `requests` and tokens from the local user pool.
 
-One local cloud serves every test of this folder (per pytest worker): starting one takes
-seconds, and every test works with devices of its own, so that none sees another's media.
+One local cloud serves every test of a module: starting one takes seconds, and every test works
+with devices of its own, so that none sees another's media. Not one per session: moto's state
+is global to the process, so a local cloud left running would be seen by every other test the
+worker runs (a unit test's bucket "already exists", an SDK call meant for a `mediaflow serve`
+answered in-process).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ ALLOWED_ORIGIN = "https://app.example.com"
 TERMINAL = {"PROCESSED", "REJECTED", "FAILED"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
     overrides = {
         "MultipartThresholdBytes": str(MIN_PART_BYTES),
@@ -42,7 +45,7 @@ def cloud() -> Iterator[LocalCloud]:
         yield local_cloud
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api(cloud: LocalCloud) -> str:
     """The API's invoke URL, as `DeviceApiUrl` names it."""
     return cloud.serve_api()
@@ -82,7 +85,7 @@ class Device:
 _names = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def new_device(cloud: LocalCloud, api: str) -> Callable[..., Device]:
     """Adds a device (or an operator) of a name no other test uses, signed in."""
 
