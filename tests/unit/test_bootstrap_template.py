@@ -246,8 +246,15 @@ def test_each_deploy_role_trusts_only_its_github_environment(
 
 
 def test_the_deploy_roles_differ_only_in_their_environment(resources: dict[str, Any]) -> None:
-    dev = json.dumps(resources["DevDeployRole"])
-    as_prod = re.sub(r"Dev\b", "Prod", re.sub(r"(?<![A-Za-z])dev\b", "prod", dev))
+    """...and in what the whole integration suite does on dev and prod's smoke run does not:
+    replay a recorded event (StartExecution) and read the record it leaves (GetItem)."""
+    dev = json.loads(json.dumps(resources["DevDeployRole"]))
+    (policy,) = dev["Properties"]["Policies"]
+    replay = by_sid(dev, "ReplayAndReadWorkflowExecutions")
+    replay["Sid"] = "ReadWorkflowExecutions"
+    replay["Action"].remove("states:StartExecution")
+    policy["PolicyDocument"]["Statement"].remove(by_sid(dev, "ReadMediaRecords"))
+    as_prod = re.sub(r"Dev\b", "Prod", re.sub(r"(?<![A-Za-z])dev\b", "prod", json.dumps(dev)))
     assert json.loads(as_prod) == resources["ProdDeployRole"]
 
 
@@ -350,7 +357,8 @@ def test_a_deploy_role_acts_on_its_own_stack_and_artifacts_only(
     }
     # Nothing of IAM but that PassRole, and no other service's writes.
     services = {action.split(":")[0] for s in statements(role) for action in actions(s)}
-    assert services == {"cloudformation", "iam", "s3", "cognito-idp", "sqs", "states"}
+    replays = {"dynamodb"} if environment == "dev" else set()
+    assert services == {"cloudformation", "iam", "s3", "cognito-idp", "sqs", "states", *replays}
 
 
 def test_the_execution_role_manages_only_the_app_stacks_roles(resources: dict[str, Any]) -> None:
