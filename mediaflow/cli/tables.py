@@ -1,9 +1,8 @@
-"""Plain-text tables for the terminal: the run summary and execution histories."""
+"""Plain-text tables for the terminal: the run summary and the list of executions."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from mediaflow.localcloud.rekognition import EMULATED_MODEL_VERSION
@@ -51,26 +50,3 @@ def summarize_result(record: dict[str, Any]) -> str:
     if isinstance(results, dict):
         return ", ".join(f"{name} {value}" for name, value in list(results.items())[:4])
     return ""
-
-
-_DETAIL_KEYS = ("error", "cause")
-
-
-def history_rows(events: Sequence[dict[str, Any]]) -> list[list[object]]:
-    """One row per history event, as the Step Functions console shows it."""
-    if not events:
-        return []
-    start: datetime = events[0]["timestamp"]
-    state = ""
-    rows: list[list[object]] = []
-    for event in events:
-        details: dict[str, Any] = next(
-            (value for key, value in event.items() if key.endswith("EventDetails")), {}
-        )
-        state = details.get("name", state) if event["type"].endswith("Entered") else state
-        error = " — ".join(str(details[key]) for key in _DETAIL_KEYS if details.get(key))
-        elapsed_ms = (event["timestamp"] - start).total_seconds() * 1000
-        rows.append([event["id"], event["type"], state, f"+{elapsed_ms:.0f} ms", error])
-        if event["type"].endswith("Exited"):
-            state = ""
-    return rows
