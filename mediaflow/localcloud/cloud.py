@@ -48,6 +48,10 @@ class LocalCloudError(Exception):
     """The local cloud could not do what was asked (a timeout, a missing resource)."""
 
 
+class LocalCloudTimeout(LocalCloudError):
+    """What was awaited had not happened at the timeout; the local cloud itself is fine."""
+
+
 class LocalCloud:
     """Use as a context manager: `with LocalCloud(root) as cloud: cloud.upload(...)`."""
 
@@ -293,7 +297,7 @@ class LocalCloud:
             while not settled():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise LocalCloudError(f"{what} still in progress after {timeout:.0f} s")
+                    raise LocalCloudTimeout(f"{what} still in progress after {timeout:.0f} s")
                 self._shards.changed.wait(remaining)
 
     def executions(self) -> list[dict[str, Any]]:
