@@ -42,7 +42,12 @@ def test_run_writes_thumbnails_and_records(
     records = json.loads((output / "records.json").read_text())
     assert sorted(record["status"] for record in records) == ["PROCESSED"] * 3 + ["REJECTED"]
     written = sorted(path.name for path in (output / "thumbnails").iterdir())
-    assert written == ["dawn-chorus.waveform.png", "logo.thumbnail.jpg", "photo.thumbnail.jpg"]
+    # named after the whole file name, so that photo.jpg and a photo.png would not share one
+    assert written == [
+        "dawn-chorus.wav.waveform.png",
+        "logo.png.thumbnail.jpg",
+        "photo.jpg.thumbnail.jpg",
+    ]
 
 
 def test_executions_and_show_read_the_last_run(
