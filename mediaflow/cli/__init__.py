@@ -25,6 +25,7 @@ mediaflow upload FILE... --device NAME
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,7 +40,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return int(args.command(args))
+        code = int(args.command(args))
+        # Flushed here, so that a reader gone early (`mediaflow show X | head`) is met below.
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except (ValueError, FileNotFoundError, LookupError, TemplateError, LocalCloudError) as error:
         print(f"mediaflow: {error}", file=sys.stderr)
         return 2
@@ -47,6 +53,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The local cloud and its processes are stopped by now (LocalCloud.__exit__).
         print("mediaflow: interrupted", file=sys.stderr)
         return 130
+
+
+def _reader_gone() -> int:
+    """The recipe of https://docs.python.org/3/library/signal.html#note-on-sigpipe: what is
+    left to print goes to /dev/null (not a second BrokenPipeError when Python flushes at
+    exit), and the exit code is a shell's for a command SIGPIPE ended (128 + 13)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
 
 
 def parser() -> argparse.ArgumentParser:

@@ -114,8 +114,8 @@ def outcome(execution: dict[str, Any]) -> str:
         ),
         None,
     )
-    ended = f"ended in {last_state!r}" if last_state else "no state entered"
-    return f"no record of its own ({ended})"
+    ended = f"this one ended in {last_state!r}" if last_state else "this one entered no state"
+    return f"record now another execution's ({ended})"
 
 
 def executions_command(args: argparse.Namespace) -> int:

@@ -19,14 +19,52 @@ def add_commands(commands: Any) -> None:
 
 
 def invoke_command(args: argparse.Namespace) -> int:
-    event = json.loads(args.event.read_text())
+    event = read_event(args.event, args.project / "events")
+    samples = args.project / "samples"
+    for _, key, _ in objects_named_in(event):
+        _require_sample(key, samples)
     with LocalCloud(args.project, deliver_events=False, function_log=Path("/dev/stderr")) as cloud:
         logical_id = function_logical_id(cloud, args.function)
         for bucket, key, version in objects_named_in(event):
-            cloud.seed_sample(bucket, key, version, args.project / "samples")
+            cloud.seed_sample(bucket, key, version, samples)
         invocation = cloud.invoke(logical_id, event)
     print(json.dumps(invocation.payload, indent=2))
     return 1 if invocation.function_error else 0
+
+
+def read_event(path: Path, events: Path) -> dict[str, Any]:
+    """The event in a file, or one line saying what is wrong with the file (exit code 2)."""
+    suggestion = f"give an event file such as {events / 'inspect.json'}"
+    if not path.is_file():
+        raise FileNotFoundError(f"no event file {path}: {suggestion}")
+    try:
+        event = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a JSON file: {suggestion}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path} is not JSON ({error.msg}, line {error.lineno} column {error.colno}): "
+            f"{suggestion}"
+        ) from None
+    if not isinstance(event, dict):
+        raise ValueError(
+            f"{path} holds a JSON {type(event).__name__}, and an event is one JSON object: "
+            f"{suggestion}"
+        )
+    return event
+
+
+def _require_sample(key: str, samples: Path) -> None:
+    """The local cloud starts empty: an object an event names is seeded from the sample file of
+    the same name (provision.seed_sample), so a key with no such file cannot be invoked on."""
+    name = Path(key).name
+    if not (samples / name).is_file():
+        present = ", ".join(sorted(p.name for p in samples.iterdir() if p.is_file())) or "none"
+        raise LookupError(
+            f"the event names the key {key!r} and {samples} has no {name} to stand for it: "
+            f"copy a file named {name} into {samples}, or change the key to end with one of "
+            f"the samples ({present})"
+        )
 
 
 def function_logical_id(cloud: LocalCloud, name: str) -> str:
