@@ -14,7 +14,7 @@ def test_a_duplicate_delivery_is_skipped_and_the_record_kept(replay: Replay) -> 
     assert replay.execution["status"] == "SUCCEEDED", replay.execution
     assert replay.states[-1] == "Skip duplicate", replay.states
     # Neither thumbnail nor record was made again.
-    assert "Make thumbnail and detect labels" not in replay.states
+    assert "Make thumbnail" not in replay.states
     assert replay.after == replay.before
     assert replay.after["status"]["S"] == "PROCESSED"
 

@@ -130,14 +130,19 @@ def test_fields_of_the_result_maps_match(attribute: str) -> None:
 
 
 def test_label_fields_match_the_workflow() -> None:
+    from thumbnailer.labels import record_labels
+
     (fields,) = [fields for names_, fields, _ in record_table() if names_ == ["image"]]
     listed = re.search(r"`labels` \(L of M ([^)]*)\)", fields)
-    (selector,) = [
-        state["ItemSelector"]["M"] for state in states().values() if "ItemSelector" in state
-    ]
+    # Make thumbnail turns the labels Detect labels found into the record's items
+    (item,) = record_labels([{"Name": "Dog", "Confidence": 90.5}])
+    thumbnail = states()["Make thumbnail"]
+    image = states()["Record image result"]["Parameters"]["ExpressionAttributeValues"][":image"]
 
     assert listed is not None
-    assert sorted(_NAME.findall(listed.group(1))) == sorted(selector)
+    assert sorted(_NAME.findall(listed.group(1))) == sorted(item["M"])
+    assert thumbnail["Parameters"]["Payload"]["labels.$"] == "$.detected.labels"
+    assert image["M"]["labels"] == {"L.$": f"{thumbnail['ResultPath']}.labels"}
 
 
 @pytest.mark.parametrize(

@@ -130,11 +130,38 @@ def test_a_task_without_catch_is_found(ingest: dict[str, Any]) -> None:
 
 def test_a_lambda_task_without_retry_is_found(ingest: dict[str, Any]) -> None:
     broken = copy.deepcopy(ingest)
-    branch = broken["States"]["Make thumbnail and detect labels"]["Branches"][0]
-    branch["States"]["Make thumbnail"]["Retry"] = []
+    broken["States"]["Make thumbnail"]["Retry"] = []
     assert any(
         "Make thumbnail' does not retry" in problem and "Lambda.TooManyRequestsException" in problem
         for problem in problems(broken)
+    )
+
+
+def test_a_problem_inside_a_parallel_is_found_and_named_by_its_path(
+    ingest: dict[str, Any],
+) -> None:
+    # Given Make thumbnail moved into the branch of a Parallel that catches everything
+    broken = copy.deepcopy(ingest)
+    thumbnail = broken["States"]["Make thumbnail"]
+    del thumbnail["Catch"]
+    thumbnail["Retry"] = []
+    broken["States"]["Make thumbnail"] = {
+        "Type": "Parallel",
+        "Branches": [
+            {"StartAt": "Make thumbnail", "States": {"Make thumbnail": {**thumbnail, "End": True}}}
+        ],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Record failure"}],
+        "Next": thumbnail["Next"],
+    }
+    del broken["States"]["Make thumbnail"]["Branches"][0]["States"]["Make thumbnail"]["Next"]
+
+    found = problems(broken)
+
+    # Then the branch's task is caught by the Parallel, and its missing Retry is still seen
+    assert not any("has no Catch" in problem for problem in found)
+    assert any(
+        problem.startswith("Make thumbnail > Lambda task 'Make thumbnail' does not retry")
+        for problem in found
     )
 
 
@@ -240,16 +267,16 @@ def test_retry_and_catch_name_only_errors_aws_reports_there(path: Path) -> None:
 
 def test_a_name_aws_never_reports_is_found(ingest: dict[str, Any]) -> None:
     broken = copy.deepcopy(ingest)
-    labels = broken["States"]["Make thumbnail and detect labels"]["Branches"][1]["States"]
-    labels["Detect labels"]["Retry"][0]["ErrorEquals"].append("Rekognition.InternalServerError")
+    broken["States"]["Detect labels"]["Retry"][0]["ErrorEquals"].append(
+        "Rekognition.InternalServerError"
+    )
     broken["States"]["Claim object"]["Retry"][0]["ErrorEquals"].append(
         "DynamoDB.RequestLimitExceeded"
     )
 
     assert error_name_problems(broken, project_catalogue()) == [
         "'Claim object' retries DynamoDB.RequestLimitExceeded, which AWS never reports there",
-        "'Make thumbnail and detect labels > Detect labels' retries "
-        "Rekognition.InternalServerError, which AWS never reports there",
+        "'Detect labels' retries Rekognition.InternalServerError, which AWS never reports there",
     ]
 
 
@@ -273,12 +300,10 @@ def test_the_retry_blocks_asl_makes_us_repeat_are_identical(ingest: dict[str, An
 def test_a_retry_copy_that_drifted_is_found(ingest: dict[str, Any]) -> None:
     broken = copy.deepcopy(ingest)
     broken["States"]["Record rejection"]["Retry"][0]["MaxAttempts"] = 3
-    branch = broken["States"]["Make thumbnail and detect labels"]["Branches"][0]
-    branch["States"]["Make thumbnail"]["Retry"].pop()
+    broken["States"]["Make thumbnail"]["Retry"].pop()
 
     assert retry_copies_that_differ(broken) == [
-        "'Make thumbnail and detect labels > Make thumbnail' retries unlike 'Inspect object', "
-        "the other lambda:invoke tasks",
+        "'Make thumbnail' retries unlike 'Inspect object', the other lambda:invoke tasks",
         "'Record rejection' retries unlike 'Claim object', the other dynamodb tasks",
     ]
 

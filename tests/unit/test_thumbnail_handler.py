@@ -76,12 +76,46 @@ def test_thumbnail_is_written_and_described(
         "orientation": 6,
         "thumbnailWidth": 225,
         "thumbnailHeight": 300,
+        "labels": [],  # the event carried none
     }
     thumbnail, response = read_jpeg(s3, key)
     assert thumbnail.size == (225, 300)
     assert response["ContentType"] == "image/jpeg"
     assert "immutable" in response["CacheControl"]
     assert key.startswith("thumbnails/")
+
+
+def test_the_labels_it_is_given_come_back_as_the_record_s_list(
+    app: ModuleType, s3: S3Client, lambda_context: FakeLambdaContext
+) -> None:
+    # Given the workflow's Detect labels found two labels (DetectLabels' shape, trimmed)
+    labels = [
+        {"Name": "Dog", "Confidence": 98.125, "Instances": [], "Parents": []},
+        {"Name": "Grass", "Confidence": 71, "Instances": [], "Parents": []},
+    ]
+    event = {**upload(s3, images.photo_jpeg(640, 480)), "labels": labels}
+
+    result = app.lambda_handler(event, lambda_context)
+
+    # Then they are the DynamoDB list Record image result writes, in Rekognition's order
+    assert result["labels"] == [
+        {"M": {"name": {"S": "Dog"}, "confidence": {"N": "98.125"}}},
+        {"M": {"name": {"S": "Grass"}, "confidence": {"N": "71"}}},
+    ]
+
+
+@pytest.mark.parametrize(
+    "labels", ["Dog", [{"Name": "Dog"}], [{"Name": 3, "Confidence": 90.0}], [["Dog", 90.0]]]
+)
+def test_labels_not_in_rekognition_s_shape_are_a_malformed_event(
+    app: ModuleType, s3: S3Client, lambda_context: FakeLambdaContext, labels: Any
+) -> None:
+    event = {**upload(s3, images.photo_jpeg(640, 480)), "labels": labels}
+
+    with pytest.raises(Exception, match="label") as raised:
+        app.lambda_handler(event, lambda_context)
+
+    assert type(raised.value).__name__ == "MalformedEvent"
 
 
 def test_reads_the_version_it_is_given(

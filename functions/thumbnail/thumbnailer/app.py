@@ -2,7 +2,8 @@
 
 Reads one version of an uploaded image from S3 and writes, under the version's output
 prefix, `thumbnail.jpg` (purpose "thumbnail") or `label-source.jpg` (purpose
-"label-source": a JPEG that Amazon Rekognition reads). The payloads are in
+"label-source": a JPEG that Amazon Rekognition reads). A thumbnail's answer also carries the
+labels the workflow detected, in the record's shape (thumbnailer.labels). The payloads are in
 docs/contracts.md, "Make thumbnail".
 """
 
@@ -25,6 +26,7 @@ from mediakit.task import ObjectTask
 from PIL import Image
 
 from thumbnailer.errors import MalformedEvent, MediaError
+from thumbnailer.labels import record_labels
 from thumbnailer.settings import ThumbnailSettings
 from thumbnailer.thumbnails import Rendition, make_label_source, make_thumbnail
 
@@ -44,6 +46,8 @@ s3 = boto3.client("s3")
 @dataclass(frozen=True)
 class ThumbnailRequest(ObjectTask):
     purpose: Literal["thumbnail", "label-source"] = "thumbnail"
+    # The record's label items, made from the Rekognition labels the event carries.
+    labels: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def from_event(cls, event: dict[str, Any], allowed_prefix: str, **extra: Any) -> Self:
@@ -52,7 +56,8 @@ class ThumbnailRequest(ObjectTask):
             raise MalformedEvent(
                 f"'purpose' must be 'thumbnail' or 'label-source', got {purpose!r}"
             )
-        return super().from_event(event, allowed_prefix, purpose=purpose, **extra)
+        labels = tuple(record_labels(event.get("labels")))
+        return super().from_event(event, allowed_prefix, purpose=purpose, labels=labels, **extra)
 
 
 @logger.inject_lambda_context(clear_state=True)  # no keys left over from the last invocation
@@ -93,6 +98,7 @@ def make_and_store(request: ThumbnailRequest) -> dict[str, Any]:
             "orientation": rendition.orientation,
             "thumbnailWidth": rendition.width,
             "thumbnailHeight": rendition.height,
+            "labels": list(request.labels),
         }
     key, version = _store(request, LABEL_SOURCE, rendition)
     metrics.add_metric(name="LabelSourcesMade", unit=MetricUnit.Count, value=1)
