@@ -167,9 +167,11 @@ def _run(args: argparse.Namespace, files: list[GivenFile], faults: list[Any], ou
         uploads: list[Upload] = []
         try:
             uploads = upload_all(cloud, files, args.device, progress)
+            progress.end()  # the terminal's line stays; what follows goes below it
             sent = [upload for upload in uploads if not upload.error]
             print(f"Uploaded {len(sent)} file(s); waiting for the workflow …", flush=True)
             wait_for_workflow(cloud, sent, args.timeout, progress)
+            progress.end()
             if args.redrive or args.reconcile:
                 recover(cloud, args, len(sent))
         except LocalCloudTimeout:
