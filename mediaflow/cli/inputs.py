@@ -26,7 +26,18 @@ class UnreadableFile(Exception):
 
 def given_files(paths: list[Path]) -> list[GivenFile]:
     """Every file under `paths`, in order, hidden files and folders inside a folder left out
-    (the path given may itself be or contain a dot-folder, or `..`)."""
+    (the path given may itself be or contain a dot-folder, or `..`). Two files that would
+    share an upload key are refused."""
+    return _distinct(_listed(paths))
+
+
+def media_files(paths: list[Path]) -> list[Path]:
+    """The files under `paths`, listed as `given_files` lists them (`mediaflow upload`, whose
+    keys the device API chooses)."""
+    return [given.path for given in _listed(paths)]
+
+
+def _listed(paths: list[Path]) -> list[GivenFile]:
     files: list[GivenFile] = []
     for path in paths:
         if path.is_dir():
@@ -35,12 +46,7 @@ def given_files(paths: list[Path]) -> list[GivenFile]:
             files.append(GivenFile(path, path.name))
         else:
             raise FileNotFoundError(f"{path} does not exist")
-    return _distinct(files)
-
-
-def media_files(paths: list[Path]) -> list[Path]:
-    """The files under `paths`, as `given_files` lists them."""
-    return [given.path for given in given_files(paths)]
+    return files
 
 
 def _below(folder: Path) -> Iterator[GivenFile]:
