@@ -31,7 +31,7 @@ PHOTO = str(ROOT / "samples" / "photo.jpg")
         (["--timeout", "0"], "--timeout must be more than 0, not 0"),
         (["--output", "a-file"], "--output a-file: a-file is a file; give a folder"),
         (["--output", "a-file/out"], "--output a-file/out: a-file is a file; give a folder"),
-        (["--output", "busy"], f"another mediaflow run (pid {os.getpid()}) is writing to busy"),
+        (["--output", "busy"], "another mediaflow run (pid {pid}) is writing to busy"),
     ],
 )
 def test_a_mistake_is_said_in_one_line_and_nothing_runs(
@@ -45,7 +45,8 @@ def test_a_mistake_is_said_in_one_line_and_nothing_runs(
 
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1, result.stderr
-    assert result.stderr.startswith("mediaflow: ") and message in result.stderr
+    assert result.stderr.startswith("mediaflow: ")
+    assert message.format(pid=os.getpid()) in result.stderr
     assert "Local cloud" not in result.stdout
 
 
