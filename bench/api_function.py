@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import boto3  # noqa: E402
+from coldstart import clean_environment  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
@@ -117,17 +118,7 @@ def moto_server() -> Iterator[str]:
 
 def cold_import(rounds: int) -> None:
     spec = api_spec()
-    # As bench/coldstart.py: nothing of this shell's AWS or Powertools settings leaks in.
-    base_env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "POWERTOOLS_"))
-    }
-    base_env |= {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+    base_env = clean_environment()
     with moto_server() as endpoint:
         boto3.client(
             "secretsmanager",

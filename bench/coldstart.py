@@ -57,21 +57,27 @@ def measure(statement: str, cwd: Path, env: dict[str, str]) -> dict[str, object]
     return dict(json.loads(output.strip().splitlines()[-1]))
 
 
+def clean_environment() -> dict[str, str]:
+    """This shell's environment without its AWS and Powertools settings (nothing of them may
+    leak into a measured interpreter), with placeholder credentials and a region."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "POWERTOOLS_"))
+    }
+    return environment | {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
 
-    base_env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "POWERTOOLS_"))
-    }
-    base_env |= {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+    base_env = clean_environment()
     sides: dict[str, tuple[str, Path, dict[str, str]]] = {
         ANCHOR: (
             "import boto3; boto3.client('s3')",

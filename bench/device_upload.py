@@ -29,8 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from localcloud import _run as timed_mediaflow_run  # noqa: E402
-
-from mediaflow.corpora import images  # noqa: E402
+from localcloud import write_photos  # noqa: E402
 
 SERVE_READY_SECONDS = 120.0
 
@@ -46,11 +45,7 @@ def main() -> None:
     seconds: dict[str, list[float]] = {side: [] for side in sides}
     with tempfile.TemporaryDirectory(prefix="mediaflow-bench-") as scratch:
         work = Path(scratch)
-        photos = work / "photos"
-        photos.mkdir()
-        for number in range(args.files):
-            photo = images.photo_jpeg(800, 600, quality=85, seed=number, gps=False)
-            (photos / f"photo-{number:03d}.jpg").write_bytes(photo)
+        photos = write_photos(work / "photos", args.files)
         for round_number in range(args.rounds):
             seconds["run"].append(timed_mediaflow_run(ROOT, photos, work / "out", {}))
             started, uploaded = _serve_and_upload(photos, work / f"state-{round_number}", args)

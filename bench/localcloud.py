@@ -34,6 +34,15 @@ BASELINE = "791540d"
 TARGET = 2.0  # files/s, today's over the baseline's, on the same machine in the same round
 
 
+def write_photos(folder: Path, count: int) -> Path:
+    """`count` different 800x600 JPEGs, as a phone takes them, in `folder`."""
+    folder.mkdir()
+    for number in range(count):
+        photo = images.photo_jpeg(800, 600, quality=85, seed=number, gps=False)
+        (folder / f"photo-{number:03d}.jpg").write_bytes(photo)
+    return folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -42,11 +51,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="mediaflow-bench-") as scratch:
         work = Path(scratch)
-        photos = work / "photos"
-        photos.mkdir()
-        for number in range(args.files):
-            photo = images.photo_jpeg(800, 600, quality=85, seed=number, gps=False)
-            (photos / f"photo-{number:03d}.jpg").write_bytes(photo)
+        photos = write_photos(work / "photos", args.files)
         baseline = work / "baseline"
         _export(BASELINE, baseline)
 

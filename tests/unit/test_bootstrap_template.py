@@ -23,6 +23,7 @@ from tests.unit.test_template import (
     ROOT,
     _denies_insecure_transport,
     as_list,
+    assert_private_encrypted_versioned,
     checkov,
     failed_checks,
     load_template,
@@ -484,16 +485,7 @@ def test_artifacts_bucket_is_private_encrypted_versioned_and_cleaned_up(
     resources: dict[str, Any],
 ) -> None:
     bucket = props(resources, "ArtifactsBucket")
-    assert bucket["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
-    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
-    assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
-    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert_private_encrypted_versioned(bucket)
     assert "BucketName" not in bucket
     rules = bucket["LifecycleConfiguration"]["Rules"]
     assert all(rule["Status"] == "Enabled" for rule in rules)

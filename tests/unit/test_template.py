@@ -280,10 +280,8 @@ def test_only_ingest_role_may_use_unscopable_actions(transformed: dict[str, Any]
 # ---------------------------------------------------------------- storage
 
 
-def test_media_bucket_is_private_encrypted_versioned_and_emits_events(
-    resources: dict[str, Any],
-) -> None:
-    bucket = props(resources, "MediaBucket")
+def assert_private_encrypted_versioned(bucket: dict[str, Any]) -> None:
+    """A bucket's properties: no public access, encrypted at rest, versioned, owner-enforced."""
     assert bucket["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
         "BlockPublicPolicy": True,
@@ -294,6 +292,13 @@ def test_media_bucket_is_private_encrypted_versioned_and_emits_events(
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
     assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_media_bucket_is_private_encrypted_versioned_and_emits_events(
+    resources: dict[str, Any],
+) -> None:
+    bucket = props(resources, "MediaBucket")
+    assert_private_encrypted_versioned(bucket)
     assert bucket["NotificationConfiguration"]["EventBridgeConfiguration"] == {
         "EventBridgeEnabled": True
     }
