@@ -40,10 +40,22 @@ OGG = MediaType("audio/ogg", "audio", ".ogg")
 AIFF = MediaType("audio/aiff", "audio", ".aiff")
 AU = MediaType("audio/basic", "audio", ".au")
 MP3 = MediaType("audio/mpeg", "audio", ".mp3")
+# What phones and field recorders write: AAC or ALAC in MPEG-4 (iOS voice memos, Android), AAC
+# or AMR in 3GPP/3GPP2, raw ADTS AAC, Apple's CAF, and AMR's own storage format (RFC 4867).
+MP4 = MediaType("audio/mp4", "audio", ".m4a")
+THREE_GPP = MediaType("audio/3gpp", "audio", ".3gp")
+THREE_GPP2 = MediaType("audio/3gpp2", "audio", ".3g2")
+AAC = MediaType("audio/aac", "audio", ".aac")
+CAF = MediaType("audio/x-caf", "audio", ".caf")
+AMR = MediaType("audio/amr", "audio", ".amr")
+AMR_WB = MediaType("audio/amr-wb", "audio", ".awb")
 
 MEDIA_TYPES: dict[str, MediaType] = {
     entry.content_type: entry
-    for entry in (JPEG, PNG, GIF, WEBP, TIFF, BMP, HEIC, AVIF, HEIF, WAV, FLAC, OGG, AIFF, AU, MP3)
+    for entry in (
+        *(JPEG, PNG, GIF, WEBP, TIFF, BMP, HEIC, AVIF, HEIF),
+        *(WAV, FLAC, OGG, AIFF, AU, MP3, MP4, THREE_GPP, THREE_GPP2, AAC, CAF, AMR, AMR_WB),
+    )
 }
 """Every accepted type, by its content type."""
 
