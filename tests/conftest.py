@@ -13,6 +13,13 @@ from typing import Any
 
 import pytest
 
+from mediaflow.corpora.phone_audio import (
+    COMMITTED_RECORDINGS,
+    FIXTURES,
+    PHONE_RECORDINGS,
+    PhoneRecording,
+    write_phone_recordings,
+)
 from mediaflow.localcloud.template import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +85,21 @@ class FakeLambdaContext:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
+
+
+@pytest.fixture(scope="session")
+def phone_recordings(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[PhoneRecording, Path]]:
+    """Phone and recorder audio by file name: the generated files (written once per session, in
+    under a second) and the committed ones PyAV cannot encode (tests/fixtures/audio)."""
+    paths = write_phone_recordings(tmp_path_factory.mktemp("phone-audio"))
+    recordings = {
+        recording.name: (recording, paths[recording.name]) for recording in PHONE_RECORDINGS
+    }
+    for recording in COMMITTED_RECORDINGS:
+        recordings[recording.name] = (recording, FIXTURES / recording.name)
+    return recordings
 
 
 @pytest.fixture(autouse=True)
