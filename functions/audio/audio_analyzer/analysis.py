@@ -1,7 +1,8 @@
 """Audio measurements in one streaming pass: a file in, an `AudioAnalysis` out (no AWS).
 
-libsndfile decodes the file block by block into preallocated float32 buffers and every
-measurement is folded in per block, so memory stays flat in the file's length:
+libsndfile (`decoding`), or FFmpeg for the phone and recorder containers (`ffmpeg_decoding`),
+decodes the file block by block into preallocated float32 buffers and every measurement is
+folded in per block, the same code whichever decoder, so memory stays flat in the length:
 
 - peak, RMS and DC offset over all samples; clipping ratio: the share of samples at or beyond the
   clipping threshold (capped at the format's largest positive code, so that 8-bit audio can clip);
@@ -18,23 +19,20 @@ measurement is folded in per block, so memory stays flat in the file's length:
   than one 400 ms block, sample rates below 8 kHz, or when every block is below the absolute gate;
 - the waveform: the smallest and largest sample of each of `waveform_columns` time slices.
 
-Decoding is in `decoding`, the BS.1770 filter and gates in `loudness`; the defaults are
-`AudioSettings`'s.
+The BS.1770 filter and gates are in `loudness`; the defaults are `AudioSettings`'s.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import os
 from dataclasses import dataclass, field
-from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
-import soundfile as sf
+from mediakit.audio_containers import ffmpeg_container
 
-from audio_analyzer.decoding import PCM_BITS, FloatArray, check_header, hop_blocks, media_error
+from audio_analyzer.decoding import FloatArray, Source, libsndfile_audio, read_head
 from audio_analyzer.errors import CorruptMedia, MediaTooLarge
 from audio_analyzer.loudness import (
     HOPS_PER_GATING_BLOCK,
@@ -73,7 +71,7 @@ class AudioAnalysis:
 
 
 def analyze_audio(
-    source: str | os.PathLike[str] | BinaryIO,
+    source: Source,
     settings: AudioSettings = DEFAULTS,
     *,
     waveform_columns: int = WAVEFORM_WIDTH,
@@ -82,46 +80,48 @@ def analyze_audio(
     `settings.block_frames` frames (fewer for more than two channels); one waveform column per
     pixel of the waveform picture.
 
-    With `settings.read_ahead`, a second thread decodes the next blocks while this one is
-    measured; without it, blocks are decoded a few at a time, then measured.
-    Raises `UnsupportedMediaType`, `MediaTooLarge` (longer than `settings.max_audio_seconds`,
-    too many channels) or `CorruptMedia`.
+    The decoder is chosen by the file's first bytes, not by what the event says: FFmpeg for the
+    phone and recorder containers (`mediakit.audio_containers.ffmpeg_container`), libsndfile
+    for every other format. With `settings.read_ahead`, a second thread decodes libsndfile's
+    next blocks while this one is measured; without it, blocks are decoded a few at a time,
+    then measured. Raises `UnsupportedMediaType`, `MediaTooLarge` (longer than
+    `settings.max_audio_seconds`, too many channels) or `CorruptMedia`.
     """
     max_seconds = settings.max_audio_seconds
-    clipping_threshold = settings.clipping_threshold
-    try:
-        with sf.SoundFile(source) as sound:
-            check_header(sound, max_seconds)
-            bits = PCM_BITS.get(sound.subtype)
-            if bits is not None:
-                # The largest positive code of n-bit PCM is 1 - 2**(1 - n): count it as clipped.
-                clipping_threshold = min(clipping_threshold, 1.0 - 2.0 ** (1 - bits))
-            hop = hop_frames(sound.samplerate)
-            # Blocks of more than two channels get fewer frames, so that their memory stays that
-            # of a stereo block; a block holds at least one hop.
-            frames = max(hop, settings.block_frames * 2 // max(2, sound.channels))
-            measure = _Measurements(
-                sound.samplerate,
-                sound.channels,
-                block_frames=frames + hop,
-                header_frames=sound.frames,
-                silence_threshold_dbfs=settings.silence_threshold_dbfs,
-                clipping_threshold=clipping_threshold,
-                waveform_columns=waveform_columns,
-            )
-            max_frames = math.floor(max_seconds * sound.samplerate)
-            blocks = hop_blocks(sound, frames, hop, settings.read_ahead)
-            # Closed before `sound`, so that no read is still running when the file closes.
-            with contextlib.closing(blocks):
-                for block in blocks:
-                    if measure.frames + block.shape[1] > max_frames:
-                        raise MediaTooLarge(f"audio runs past the limit of {max_seconds:g} s")
-                    measure.add(block)
-            return measure.result(sound.format, sound.subtype)
-    except sf.LibsndfileError as error:
-        raise media_error(error) from error
-    except sf.SoundFileRuntimeError as error:
-        raise CorruptMedia(f"cannot decode the audio: {error}") from error
+    container = ffmpeg_container(read_head(source))
+    if container is None:
+        opened = libsndfile_audio(source, max_seconds, settings.read_ahead)
+    else:
+        # Loads FFmpeg, which costs a cold start about 0.15 s, only for a file that needs it.
+        from audio_analyzer.ffmpeg_decoding import ffmpeg_audio
+
+        opened = ffmpeg_audio(source, container, max_seconds)
+    with opened as audio:
+        clipping_threshold = settings.clipping_threshold
+        if audio.bits is not None:
+            # The largest positive code of n-bit PCM is 1 - 2**(1 - n): count it as clipped.
+            clipping_threshold = min(clipping_threshold, 1.0 - 2.0 ** (1 - audio.bits))
+        hop = hop_frames(audio.sample_rate)
+        # Blocks of more than two channels get fewer frames, so that their memory stays that
+        # of a stereo block; a block holds at least one hop.
+        frames = max(hop, settings.block_frames * 2 // max(2, audio.channels))
+        measure = _Measurements(
+            audio.sample_rate,
+            audio.channels,
+            block_frames=frames + hop,
+            header_frames=audio.frames,
+            silence_threshold_dbfs=settings.silence_threshold_dbfs,
+            clipping_threshold=clipping_threshold,
+            waveform_columns=waveform_columns,
+        )
+        max_frames = math.floor(max_seconds * audio.sample_rate)
+        # Closed before the file, so that no read is still running when the file closes.
+        with contextlib.closing(audio.blocks(frames, hop)) as blocks:
+            for block in blocks:
+                if measure.frames + block.shape[1] > max_frames:
+                    raise MediaTooLarge(f"audio runs past the limit of {max_seconds:g} s")
+                measure.add(block)
+        return measure.result(audio.format, audio.subtype)
 
 
 def dbfs(amplitude: float) -> float:
@@ -257,7 +257,7 @@ class _Measurements:
             duration_seconds=self.frames / self._rate,
             sample_rate=self._rate,
             channels=self._channels,
-            format=major_format.lower(),
+            format=major_format,
             subtype=subtype,
             peak_dbfs=dbfs(peak),
             rms_dbfs=dbfs(math.sqrt(squares / samples)),

@@ -1,13 +1,22 @@
 """Block decoding: libsndfile reads a recording into float32 blocks of whole 100 ms hops, after
 its header has been checked against what the analysis can measure; and libsndfile's errors as
-the workflow's media errors."""
+the workflow's media errors.
+
+`DecodedAudio` is what the measurements see of an opened recording, whichever library decodes
+it: libsndfile here, FFmpeg in `ffmpeg_decoding` for the containers libsndfile cannot read.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
+import os
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +34,49 @@ PCM_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
 """Bits per sample of the integer subtypes, whose largest positive code is below 1.0."""
 _SF_ERR_UNRECOGNISED_FORMAT = 1
 _SF_ERR_UNSUPPORTED_ENCODING = 4
+
+Source = str | os.PathLike[str] | BinaryIO
+Blocks = Generator[FloatArray, None, None]
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    """An opened recording whose header passed `check_header`, and its decoded blocks."""
+
+    sample_rate: int
+    channels: int
+    frames: int
+    """As the header declares them (for raw ADTS and AMR: counted from the frame headers)."""
+    format: str  # the payload's `format`: "wav", "flac", ... or the FFmpeg container's name
+    subtype: str  # the payload's `subtype`: libsndfile's ("PCM_16") or FFmpeg's codec ("aac")
+    bits: int | None
+    """Bits per sample of integer PCM, whose largest positive code is below 1.0; else None."""
+    blocks: Callable[[int, int], Blocks]
+    """blocks(frames, hop): float32 blocks (channels, frames) of whole hops, as `hop_blocks`
+    describes them; a block of at most frames + hop frames is valid until the next is asked."""
+
+
+@contextlib.contextmanager
+def libsndfile_audio(
+    source: Source, max_seconds: float, read_ahead: bool
+) -> Iterator[DecodedAudio]:
+    """The recording as libsndfile reads it, its errors raised as media errors."""
+    try:
+        with sf.SoundFile(source) as sound:
+            check_header(sound.channels, sound.samplerate, sound.frames, max_seconds)
+            yield DecodedAudio(
+                sound.samplerate,
+                sound.channels,
+                sound.frames,
+                sound.format.lower(),
+                sound.subtype,
+                PCM_BITS.get(sound.subtype),
+                functools.partial(hop_blocks, sound, read_ahead=read_ahead),
+            )
+    except sf.LibsndfileError as error:
+        raise media_error(error) from error
+    except sf.SoundFileRuntimeError as error:
+        raise CorruptMedia(f"cannot decode the audio: {error}") from error
 
 
 def hop_blocks(
@@ -86,20 +138,21 @@ def hop_blocks(
                 yield block
 
 
-def check_header(sound: sf.SoundFile, max_seconds: float) -> None:
-    if sound.channels < 1:
-        raise CorruptMedia(f"the header declares {sound.channels} channels")
-    if sound.channels > MAX_CHANNELS:
-        raise MediaTooLarge(f"{sound.channels} channels; at most {MAX_CHANNELS} are supported")
-    if sound.samplerate < 1:
-        raise CorruptMedia(f"the header declares a sample rate of {sound.samplerate} Hz")
-    if not MIN_SAMPLE_RATE <= sound.samplerate <= MAX_SAMPLE_RATE:
+def check_header(channels: int, sample_rate: int, frames: int, max_seconds: float) -> None:
+    """Refuses what the header declares and the analysis cannot or will not measure."""
+    if channels < 1:
+        raise CorruptMedia(f"the header declares {channels} channels")
+    if channels > MAX_CHANNELS:
+        raise MediaTooLarge(f"{channels} channels; at most {MAX_CHANNELS} are supported")
+    if sample_rate < 1:
+        raise CorruptMedia(f"the header declares a sample rate of {sample_rate} Hz")
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
         raise UnsupportedMediaType(
-            f"sample rate {sound.samplerate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz"
+            f"sample rate {sample_rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz"
         )
-    if sound.frames / sound.samplerate > max_seconds:
+    if frames / sample_rate > max_seconds:
         raise MediaTooLarge(
-            f"the header declares {sound.frames / sound.samplerate:.0f} s of audio; "
+            f"the header declares {frames / sample_rate:.0f} s of audio; "
             f"the limit is {max_seconds:g} s"
         )
 
@@ -113,3 +166,19 @@ def media_error(error: sf.LibsndfileError) -> Exception:
     if unsupported:
         return UnsupportedMediaType(f"not audio that libsndfile can decode: {message}")
     return CorruptMedia(f"cannot decode the audio: {message}")
+
+
+HEAD_BYTES = 16 * 1024
+"""Enough to tell the containers apart: an ADTS frame (at most 8191 bytes) and the next header."""
+
+
+def read_head(source: Source) -> bytes:
+    """The first HEAD_BYTES of the recording; a file object is put back where it was."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as file:
+            return file.read(HEAD_BYTES)
+    position = source.tell()
+    try:
+        return source.read(HEAD_BYTES)
+    finally:
+        source.seek(position)

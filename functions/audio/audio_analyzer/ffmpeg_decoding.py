@@ -1,0 +1,264 @@
+"""FFmpeg (PyAV) decoding of the phone and recorder containers that libsndfile cannot read: AAC,
+ALAC and AMR in MP4/M4A, 3GP, 3G2 and CAF, raw ADTS and raw AMR/AMR-WB, into the same float32
+blocks of whole 100 ms hops that libsndfile's path hands the measurements.
+
+Imported only when a recording needs it: `import av` adds about 0.15 s to a cold start.
+Measured behaviour this relies on (docs/decisions/audio-decoders.md, section 3):
+
+- MP4/3GP/CAF drop the encoder's priming through the edit list but decode the end padding:
+  the stream is cut at the duration the header declares. A faststart M4A cut in half decodes
+  without any error: a stream far shorter than declared is refused as truncated.
+- ADTS and raw AMR declare no length (FFmpeg estimates one from the bit rate, 3-4 % off): the
+  frames are counted from the packets first, so that the waveform spans the whole recording.
+- Frames are copied out of their planes with `np.frombuffer` into preallocated blocks:
+  `AudioFrame.to_ndarray` per 1024-sample AAC frame costs 4x as much.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import av
+import av.logging
+import numpy as np
+from av.audio.frame import AudioFrame
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+from av.stream import Disposition
+
+from audio_analyzer.decoding import Blocks, DecodedAudio, Source, check_header
+from audio_analyzer.errors import CorruptMedia, UnsupportedMediaType
+
+DEMUXERS = {"mp4": "mov", "3gp": "mov", "3g2": "mov", "caf": "caf", "aac": "aac"}
+DEMUXERS |= {"amr": "amr", "amr-wb": "amr"}
+"""FFmpeg's demuxer for each container `ffmpeg_container` names: never one FFmpeg guesses."""
+SUBTYPES = {"aac": "aac", "alac": "alac", "amrnb": "amr_nb", "amrwb": "amr_wb"}
+"""FFmpeg's decoder of each accepted codec, and the payload's `subtype` for it."""
+COUNTED_CONTAINERS = frozenset({"aac", "amr", "amr-wb"})
+"""Containers without a length in their header: their packets are counted before decoding."""
+TRUNCATED_SHARE = 0.99
+"""A stream that decodes to less than this share of its declared length is refused."""
+
+# Integer and float sample formats: numpy type, scale to ±1.0, and the offset of unsigned 8-bit.
+_SAMPLE_TYPES: dict[str, tuple[type[np.generic], float, int]] = {
+    "u8": (np.uint8, 2.0**-7, 128),
+    "s16": (np.int16, 2.0**-15, 0),
+    "s32": (np.int32, 2.0**-31, 0),
+    "flt": (np.float32, 1.0, 0),
+    "dbl": (np.float64, 1.0, 0),
+}
+_PCM_BITS = {"u8": 8, "s16": 16, "s32": 32}
+
+# FFmpeg logs every damaged frame on stderr; the errors that matter are raised.
+av.logging.set_level(av.logging.PANIC)
+
+
+@contextlib.contextmanager
+def ffmpeg_audio(source: Source, container: str, max_seconds: float) -> Iterator[DecodedAudio]:
+    """The recording in `container` (a name of `DEMUXERS`) as FFmpeg decodes it: exactly one
+    audio stream and no video; FFmpeg's errors raised as media errors."""
+    counted = _counted_seconds(source, container) if container in COUNTED_CONTAINERS else None
+    with _opened(source, container) as opened:
+        stream = _audio_stream(opened, container)
+        codec = stream.codec_context.codec.name
+        if codec not in SUBTYPES:
+            raise UnsupportedMediaType(f"{codec} audio in {container}: Mediaflow does not take it")
+        frames = _frames(opened, stream)
+        first = next(frames, None)
+        if first is None:
+            raise CorruptMedia("the file holds no audio frames")
+        # The first frame, not the header, has the rate and channels: HE-AAC's header may give
+        # the core's half rate and one channel where the decoder puts out two.
+        rate, channels = first.sample_rate, first.layout.nb_channels
+        if counted is not None:
+            declared = round(counted * rate)
+        else:
+            declared = _declared_frames(opened, stream, rate)
+        check_header(channels, rate, declared, max_seconds)
+        sample_format = first.format.name.removesuffix("p")
+        if sample_format not in _SAMPLE_TYPES:
+            raise UnsupportedMediaType(f"{codec} decodes to {first.format.name} samples")
+
+        def blocks(block_frames: int, hop: int) -> Blocks:
+            # Trimmed to the declared length only where the header knows it exactly.
+            length = None if counted is not None else declared
+            return _hop_blocks(first, frames, channels, length, block_frames, hop)
+
+        yield DecodedAudio(
+            rate,
+            channels,
+            declared,
+            container,
+            SUBTYPES[codec],
+            _PCM_BITS.get(sample_format),
+            blocks,
+        )
+
+
+@contextlib.contextmanager
+def _opened(source: Source, container: str) -> Iterator[InputContainer]:
+    """The file opened with the container's own demuxer; FFmpeg's errors as `CorruptMedia`."""
+    if not isinstance(source, (str, os.PathLike)):
+        source.seek(0)
+    try:
+        opened = av.open(
+            os.fspath(source) if isinstance(source, (str, os.PathLike)) else source,
+            "r",
+            format=DEMUXERS[container],
+            metadata_errors="replace",
+        )
+    except (av.FFmpegError, IndexError, ValueError) as error:
+        raise CorruptMedia(f"cannot open the {container} file: {_reason(error)}") from error
+    with opened:
+        yield opened
+
+
+def _audio_stream(opened: InputContainer, container: str) -> AudioStream:
+    """The one audio stream; a video track (not a cover picture) is refused."""
+    pictures = [s for s in opened.streams.video if not s.disposition & Disposition.attached_pic]
+    if pictures:
+        raise UnsupportedMediaType(
+            f"{container} file with a video track (Mediaflow takes audio-only files)"
+        )
+    audio = opened.streams.audio
+    if not audio:
+        raise CorruptMedia(f"the {container} file holds no audio stream")
+    if len(audio) > 1:
+        raise UnsupportedMediaType(f"{len(audio)} audio streams; Mediaflow takes one")
+    return audio[0]
+
+
+def _declared_frames(opened: InputContainer, stream: AudioStream, rate: int) -> int:
+    """Frames at `rate` in the stream's declared duration (the container's when it has none)."""
+    if stream.duration and stream.time_base:
+        return round(stream.duration * stream.time_base * rate)
+    if opened.duration:
+        return round(opened.duration * rate / av.time_base)
+    raise CorruptMedia("the header declares no duration")
+
+
+def _counted_seconds(source: Source, container: str) -> float:
+    """Seconds of audio in a raw ADTS or AMR stream, from its packets (no decoding)."""
+    seconds = 0.0
+    with _opened(source, container) as opened:
+        stream = _audio_stream(opened, container)
+        try:
+            for packet in opened.demux(stream):
+                if packet.is_corrupt:
+                    raise CorruptMedia(f"a damaged {container} frame at byte {packet.pos}")
+                if packet.duration and packet.time_base:
+                    seconds += float(packet.duration * packet.time_base)
+        except (av.FFmpegError, IndexError, ValueError) as error:
+            raise CorruptMedia(f"cannot read the {container} frames: {_reason(error)}") from error
+    if not isinstance(source, (str, os.PathLike)):
+        source.seek(0)
+    return seconds
+
+
+def _frames(opened: InputContainer, stream: AudioStream) -> Iterator[AudioFrame]:
+    """Every decoded frame of `stream`; FFmpeg's errors and broken streams as `CorruptMedia`."""
+    decode = stream.codec_context.decode
+    try:
+        # demux ends with an empty packet, which flushes the decoder.
+        for packet in opened.demux(stream):
+            if packet.is_corrupt:
+                raise CorruptMedia(f"a damaged frame at byte {packet.pos}")
+            yield from decode(packet)
+    except (av.FFmpegError, IndexError, ValueError) as error:
+        raise CorruptMedia(f"cannot decode the audio: {_reason(error)}") from error
+
+
+def _hop_blocks(
+    first: AudioFrame,
+    frames: Iterator[AudioFrame],
+    channels: int,
+    length: int | None,
+    block_frames: int,
+    hop: int,
+) -> Blocks:
+    """The decoded frames, from `first` on, as blocks of whole hops of about `block_frames`
+    frames (at most block_frames + hop), channel-major with contiguous rows, cut at `length`
+    frames when it is given; only the last block may end inside a hop. A block is valid until
+    the next is requested.
+
+    Frames go into two preallocated buffers in turn, copied plane by plane; integer samples are
+    scaled to ±1.0 once per block, not per frame.
+    """
+    rate, format_name = first.sample_rate, first.format.name
+    dtype, scale, offset = _SAMPLE_TYPES[format_name.removesuffix("p")]
+    planar = first.format.is_planar
+    planes = channels if planar else 1
+    capacity = block_frames + hop
+    buffers = [np.empty((channels, capacity), dtype=np.float32) for _ in range(2)]
+    turn, buffer, fill, done = 0, buffers[0], 0, 0
+    rows = list(buffer)
+    fresh = 0  # where the samples not yet scaled start
+
+    def scale_fresh() -> None:
+        if dtype is not np.float32:
+            block = buffer[:, fresh:fill]
+            if offset:
+                block -= offset
+            block *= scale
+
+    decoded = _chained(first, frames)
+    for frame in decoded:
+        count = frame.samples
+        if frame.sample_rate != rate or frame.format.name != format_name:
+            raise CorruptMedia("the stream changes its sample rate or sample format")
+        frame_planes = frame.planes
+        if len(frame_planes) != planes or (not planar and frame.layout.nb_channels != channels):
+            raise CorruptMedia("the stream changes its number of channels")
+        if length is not None:
+            count = min(count, length - done - fill)
+        position = 0
+        while position < count:
+            take = min(count - position, capacity - fill)
+            # PyAV's planes export the buffer protocol, which numpy's stubs do not list.
+            if planar:
+                for row, plane in zip(rows, frame_planes, strict=True):
+                    samples = np.frombuffer(plane, dtype, position + take)  # type: ignore[call-overload]
+                    row[fill : fill + take] = samples[position:] if position else samples
+            else:
+                interleaved = np.frombuffer(  # type: ignore[call-overload]
+                    frame_planes[0], dtype, (position + take) * channels
+                )
+                buffer[:, fill : fill + take] = (
+                    interleaved[position * channels :].reshape(take, channels).T
+                )
+            fill += take
+            position += take
+            if fill >= block_frames:
+                scale_fresh()
+                whole = fill - fill % hop
+                yield buffer[:, :whole]
+                done += whole
+                turn += 1
+                carried = buffer[:, whole:fill]
+                buffer = buffers[turn % 2]
+                rows = list(buffer)
+                fill = fresh = carried.shape[1]
+                buffer[:, :fill] = carried
+        if length is not None and done + fill >= length:
+            break
+    if length is not None and done + fill < TRUNCATED_SHARE * length:
+        raise CorruptMedia(
+            f"truncated: {done + fill} frames decoded of the {length} that the header declares"
+        )
+    if fill:
+        scale_fresh()
+        yield buffer[:, :fill]
+
+
+def _chained(first: AudioFrame, rest: Iterator[AudioFrame]) -> Iterator[AudioFrame]:
+    yield first
+    yield from rest
+
+
+def _reason(error: Exception) -> str:
+    """FFmpeg's message without the file name (a temporary path) that PyAV appends."""
+    if isinstance(error, av.FFmpegError) and error.strerror:
+        return str(error.strerror)
+    return str(error)
