@@ -51,6 +51,7 @@ class PhoneRecording:
     seconds: float  # the signal encoded (priming and end padding excluded)
     priming_frames: int  # frames a decoder puts in front of the signal (MP4 applies elst: 0)
     moov_at_end: bool = False
+    tones: bool = True  # False: not the corpus tones (the HE-AACv2 fixture is near-silence)
 
     @property
     def frames(self) -> int:
@@ -124,7 +125,22 @@ PHONE_RECORDINGS: tuple[PhoneRecording, ...] = (
 )
 
 # Files PyAV cannot encode, committed in FIXTURES (their README gives source and command).
-COMMITTED_RECORDINGS: tuple[PhoneRecording, ...] = ()
+# HE-AACv2 (pymediainfo's test file): 26 frames of 2048 (SBR doubles the 22.05 kHz core rate, PS
+# makes stereo of its mono), near-silence (peak -88 dBFS); its encoder's priming is unknown and
+# marked nowhere (no elst), so all 53248 decoded frames count as the signal. AMR-WB (VisualOn's
+# encoder): 150 frames of 320 decode to exactly 3 s, no priming (the codec's 6 ms delay is in
+# the waveform, not extra frames).
+_HE_AAC_V2_SECONDS = 53248 / 44100
+COMMITTED_RECORDINGS: tuple[PhoneRecording, ...] = (
+    PhoneRecording(
+        "he-aac-v2.aac", "aac", "he-aac-v2", 44100, 2, _HE_AAC_V2_SECONDS, 0, tones=False
+    ),
+    PhoneRecording(
+        "he-aac-v2.m4a", "mp4", "he-aac-v2", 44100, 2, _HE_AAC_V2_SECONDS, 0, True, tones=False
+    ),
+    PhoneRecording("amr-wb.awb", "amr-wb", "amr-wb", 16000, 1, SECONDS, 0),
+    PhoneRecording("amr-wb.3gp", "3gp", "amr-wb", 16000, 1, SECONDS, 0, True),
+)
 
 
 def tones(sample_rate: int, channels: int) -> Source:

@@ -29,7 +29,7 @@ DEMUXERS = {
     "aac": "aac",
     "caf": "caf",
     "amr": "amr",
-    "amr-wb": "amrwb",
+    "amr-wb": "amr",
 }
 # Inspect's codec -> FFmpeg's decoder, the AAC profile, and the frames of one codec frame (the
 # most end padding a decode may carry).
@@ -99,6 +99,9 @@ def test_pyav_decodes_what_the_line_claims(
 
     # The tones, where the line says the signal starts: 440 Hz left (or mono), 1000 Hz right.
     signal = samples[:, recording.priming_frames :][:, : recording.frames]
+    if not recording.tones:
+        assert np.abs(signal).max() < 10 ** (-80 / 20)  # the near-silent HE-AACv2 fixture
+        return
     for channel, frequency in zip(range(recording.channels), TONE_FREQUENCIES, strict=False):
         found = dominant_frequency(signal[channel], recording.sample_rate)
         assert found == pytest.approx(frequency, abs=2.0)
