@@ -270,7 +270,7 @@ def broken_copies(data: bytes) -> dict[str, bytes]:
 def write_long_aac_m4a(
     path: Path, seconds: float, rate: int = 48000, channels: int = 2, bit_rate: int = 128_000
 ) -> Path:
-    """A long AAC-LC M4A of the corpus tones for the bench (10 minutes take about 15 s to
-    encode), written block by block so memory stays flat."""
+    """A long AAC-LC M4A of the corpus tones for the bench, written block by block so memory
+    stays flat (60 s take about 1 s to encode: 0.97 MB at 128 kb/s)."""
     encoding = _Encoding("ipod", "aac", bit_rate, codec_options=_AAC)
     return _encode(path, tones(rate, channels), seconds, encoding)
