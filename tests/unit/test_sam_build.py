@@ -1,4 +1,6 @@
-"""What `sam build` packages runs on Lambda: every module a function's code imports is found.
+"""What `sam build` packages runs on Lambda: every module a function's code imports is found,
+every function fits Lambda's unzipped size quota with its layers, and AudioFunction carries
+PyAV's FFmpeg built for arm64.
 
 `sam build` (no Docker, python3.13, arm64) builds the template into a temporary folder. Each
 function is then laid out as Lambda loads it, and every module that its code and its layers'
@@ -10,7 +12,8 @@ https://docs.aws.amazon.com/lambda/latest/dg/python-package.html, and the layer 
 https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html.
 
 The build is for arm64 on whatever machine runs the tests, so nothing in it is imported here:
-modules are found as files, the way importlib's path finder finds them.
+modules are found as files, the way importlib's path finder finds them, and binaries are told
+apart by their ELF header.
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -54,6 +57,24 @@ NETWORK_ERRORS = (
     "ProxyError",
     "SSLError",
 )
+# "250 MB: The maximum size of the contents of a deployment package, including layers and custom
+# runtimes. (unzipped)", Lambda quotas, https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html.
+# In bytes it is GetAccountSettings' CodeSizeUnzipped, "the maximum size of a function's
+# deployment package and layers when they're extracted" (AccountLimit, "all file and storage
+# sizes are in bytes": https://docs.aws.amazon.com/lambda/latest/api/API_AccountLimit.html),
+# 262144000 in https://docs.aws.amazon.com/lambda/latest/dg/example_lambda_GetAccountSettings_section.html:
+# 250 MiB, not 250,000,000 bytes.
+UNZIPPED_QUOTA_BYTES = 262_144_000
+MIB = 1024 * 1024
+# ELF header (System V gABI, https://refspecs.linuxfoundation.org/elf/gabi4+/ch4.eheader.html):
+# e_ident's magic, its byte order at offset 5 (1 = little-endian), e_type at 16 (3 = ET_DYN, a
+# shared object), e_machine at 18; 183 is EM_AARCH64 ("ELF for the Arm 64-bit Architecture",
+# https://github.com/ARM-software/abi-aa/blob/main/aaelf64/aaelf64.rst).
+ELF_MAGIC = b"\x7fELF"
+ET_DYN = 3
+EM_AARCH64 = 183
+# What AudioFunction's decoding needs of PyAV's bundled FFmpeg (av.libs/lib<name>-<hash>.so.<v>).
+FFMPEG_LIBRARIES = ("libavcodec", "libavformat", "libavutil", "libswresample")
 NO_PYTHON = (
     "sam build needs a Python 3.13 to build for python3.13: put one on PATH "
     "(`pyenv install 3.13`, or your system's python3.13 package)"
@@ -150,6 +171,8 @@ class LambdaLayout:
     handler: str
     path: list[Path]  # /var/task, then each layer's two /opt/python folders
     sources: list[Path]  # the repository folders of its code and of its layers' code
+    # What Lambda extracts for it, by logical ID: its built artifact, then each layer's.
+    parts: dict[str, Path] = field(default_factory=dict)
 
 
 def lambda_layouts(source_root: Path, artifacts: dict[str, Path]) -> list[LambdaLayout]:
@@ -166,14 +189,15 @@ def lambda_layouts(source_root: Path, artifacts: dict[str, Path]) -> list[Lambda
         runtime = props.get("Runtime", globals_.get("Runtime"))
         assert runtime == f"python{PYTHON_VERSION}", f"{logical_id}: runtime {runtime}"
         path, sources = [artifacts[logical_id]], [source_root / props["CodeUri"]]
+        layers = [layer["Ref"] for layer in [*globals_.get("Layers", []), *props.get("Layers", [])]]
         # Lambda extracts layers into /opt in order, a later one overwriting an earlier one's
         # files: on the search path, the last layer comes first.
-        for layer in reversed([*globals_.get("Layers", []), *props.get("Layers", [])]):
-            layer_id = layer["Ref"]
+        for layer_id in reversed(layers):
             opt = artifacts[layer_id]
             path += [opt / "python" / "lib" / runtime / "site-packages", opt / "python"]
             sources.append(source_root / resources[layer_id]["Properties"]["ContentUri"])
-        layouts.append(LambdaLayout(logical_id, props["Handler"], path, sources))
+        parts = {part: artifacts[part] for part in [logical_id, *layers]}
+        layouts.append(LambdaLayout(logical_id, props["Handler"], path, sources, parts))
     return layouts
 
 
@@ -219,6 +243,54 @@ def _defines(file: Path, name: str) -> bool:
         ):
             return True
     return False
+
+
+# ---------------------------------------------------------------- sizes and binaries
+
+
+def unzipped_bytes(folder: Path) -> int:
+    """The bytes of every file under `folder`, links followed: what its .zip holds once Lambda
+    extracts it (`sam deploy` zips the built folder so, with os.walk(followlinks=True))."""
+    return sum(
+        os.stat(os.path.join(root, name)).st_size
+        for root, _, names in os.walk(folder, followlinks=True)
+        for name in names
+    )
+
+
+def size_report(layouts: list[LambdaLayout]) -> tuple[dict[str, int], str]:
+    """Each function's unzipped bytes with its layers, and a table of them against the quota."""
+    totals, lines = {}, []
+    for layout in layouts:
+        sizes = {part: unzipped_bytes(folder) for part, folder in layout.parts.items()}
+        total = totals[layout.logical_id] = sum(sizes.values())
+        margin = UNZIPPED_QUOTA_BYTES - total
+        breakdown = " + ".join(f"{part} {size / MIB:.1f}" for part, size in sizes.items())
+        lines.append(
+            f"{layout.logical_id}: {total / MIB:.1f} MiB ({total:,} bytes: {breakdown}), "
+            f"margin {margin / MIB:.1f} MiB ({margin / UNZIPPED_QUOTA_BYTES:.0%} of the quota)"
+        )
+    heading = f"Unzipped with layers, against Lambda's {UNZIPPED_QUOTA_BYTES:,} bytes (250 MiB):"
+    return totals, "\n".join([heading, *lines])
+
+
+def elf_machine(file: Path) -> int | None:
+    """The e_machine of an ELF shared object; None for any other file."""
+    with file.open("rb") as stream:
+        header = stream.read(20)
+    if len(header) < 20 or header[:4] != ELF_MAGIC:
+        return None
+    order: Literal["little", "big"] = "little" if header[5] == 1 else "big"
+    if int.from_bytes(header[16:18], order) != ET_DYN:
+        return None
+    return int.from_bytes(header[18:20], order)
+
+
+def pyav_binaries(artifact: Path) -> dict[str, int | None]:
+    """PyAV's extension modules (av/**/*.abi3.so) and the FFmpeg libraries its wheel bundles
+    (av.libs/*.so*) in a built artifact, each with its ELF machine, by path in the artifact."""
+    files = [*(artifact / "av").rglob("*.abi3.so"), *(artifact / "av.libs").glob("*.so*")]
+    return {str(file.relative_to(artifact)): elf_machine(file) for file in sorted(files)}
 
 
 # ---------------------------------------------------------------- building
@@ -368,6 +440,76 @@ def test_the_old_layer_layout_fails_the_check(build: Build, tmp_path: Path) -> N
     assert problems, "the old layout passed the check: it cannot catch a broken layer"
     for function in ("InspectFunction", "ThumbnailFunction", "AudioFunction"):
         assert any(problem.startswith(f"{function}: mediakit") for problem in problems)
+
+
+@pytest.mark.slow
+def test_every_function_with_its_layers_fits_lambdas_unzipped_quota(build: Build) -> None:
+    layouts = lambda_layouts(ROOT, build.artifacts())
+    assert {"AudioFunction", "ThumbnailFunction"} <= {layout.logical_id for layout in layouts}
+
+    totals, report = size_report(layouts)
+
+    print(f"\n{report}")  # shown with -s
+    assert totals["AudioFunction"] > 100 * MIB, report  # numpy and FFmpeg were counted
+    assert all(total < UNZIPPED_QUOTA_BYTES for total in totals.values()), report
+
+
+@pytest.mark.slow
+def test_the_audio_function_carries_pyavs_ffmpeg_built_for_arm64(build: Build) -> None:
+    artifact = build.artifacts()["AudioFunction"]
+
+    binaries = pyav_binaries(artifact)
+
+    assert (artifact / "av" / "__init__.py").is_file()
+    extensions = [name for name in binaries if name.endswith(".abi3.so")]
+    assert "av/_core.abi3.so" in extensions
+    assert any(name.startswith("av/audio/") for name in extensions), extensions
+    libraries = {
+        name.rpartition("/")[2].partition("-")[0] for name in binaries if "av.libs/" in name
+    }
+    assert set(FFMPEG_LIBRARIES) <= libraries, sorted(libraries)
+    not_arm64 = {name: machine for name, machine in binaries.items() if machine != EM_AARCH64}
+    assert not_arm64 == {}, f"not AArch64 shared objects (ELF e_machine): {not_arm64}"
+
+
+def test_unzipped_size_counts_every_file_once_extracted(tmp_path: Path) -> None:
+    (tmp_path / "task" / "pkg").mkdir(parents=True)
+    (tmp_path / "task" / "pkg" / "a.py").write_bytes(b"x" * 1000)
+    (tmp_path / "task" / "b.so").write_bytes(b"y" * 24)
+    (tmp_path / "shared" / "python").mkdir(parents=True)
+    (tmp_path / "shared" / "python" / "kit.py").write_bytes(b"z" * 7)
+    # A link is zipped as the file it points to.
+    (tmp_path / "task" / "link.so").symlink_to(tmp_path / "task" / "b.so")
+    parts = {"Fn": tmp_path / "task", "SharedLayer": tmp_path / "shared"}
+    layout = LambdaLayout("Fn", "pkg.app.lambda_handler", [], [], parts)
+
+    totals, report = size_report([layout])
+
+    assert totals == {"Fn": 1055}
+    assert "Fn: 0.0 MiB (1,055 bytes: Fn 0.0 + SharedLayer 0.0), margin 250.0 MiB" in report
+
+
+def test_elf_machine_is_read_from_the_header_not_the_name(tmp_path: Path) -> None:
+    def shared_object(name: str, machine: int, order: Literal["little", "big"] = "little") -> Path:
+        header = ELF_MAGIC + bytes([2, 1 if order == "little" else 2, 1]) + bytes(9)
+        header += ET_DYN.to_bytes(2, order) + machine.to_bytes(2, order) + bytes(44)
+        (tmp_path / name).write_bytes(header)
+        return tmp_path / name
+
+    assert elf_machine(shared_object("arm.abi3.so", EM_AARCH64)) == EM_AARCH64
+    assert elf_machine(shared_object("arm-big.so", EM_AARCH64, "big")) == EM_AARCH64
+    assert elf_machine(shared_object("intel.abi3.so", 62)) == 62  # EM_X86_64
+    (tmp_path / "text.so").write_text("INPUT(libc.so.6)\n")  # a linker script, not ELF
+    assert elf_machine(tmp_path / "text.so") is None
+    artifact = tmp_path / "artifact"
+    (artifact / "av" / "audio").mkdir(parents=True)
+    (artifact / "av.libs").mkdir()
+    shared_object("artifact/av/audio/frame.abi3.so", EM_AARCH64)
+    shared_object("artifact/av.libs/libavcodec-4b81d6e7.so.62.28.102", 62)
+    assert pyav_binaries(artifact) == {
+        "av.libs/libavcodec-4b81d6e7.so.62.28.102": 62,
+        "av/audio/frame.abi3.so": EM_AARCH64,
+    }
 
 
 def _tree(root: Path, *files: str) -> Path:
