@@ -6,6 +6,8 @@
   (the thumbnail comes out upright and without the GPS);
 - logo.png: a PNG with transparency;
 - dawn-chorus.wav: a 6-second stereo field recording, 48 kHz, 24-bit;
+- voice-memo.m4a: a 5-second mono recording as a phone's voice recorder writes it (AAC-LC,
+  48 kHz, 64 kb/s, in an M4A whose `moov` follows the audio);
 - invoice.jpg: a PDF whose name says JPEG, which must be REJECTED.
 
 The names match the sample events in events/, so `mediaflow invoke` finds them.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mediaflow.corpora import audio, images
+from mediaflow.corpora import audio, images, phone_audio
 
 
 def make_samples(folder: Path) -> list[Path]:
@@ -31,7 +33,10 @@ def make_samples(folder: Path) -> list[Path]:
     recording = audio.write_audio(
         folder / "dawn-chorus.wav", audio.field_recording(channels=2), 6.0, subtype="PCM_24"
     )
-    return [folder / name for name in written] + [recording]
+    memo = phone_audio.write_aac_m4a(
+        folder / "voice-memo.m4a", audio.field_recording(sample_rate=48_000, seed=7), 5.0
+    )
+    return [folder / name for name in written] + [recording, memo]
 
 
 def _pdf() -> bytes:

@@ -33,6 +33,7 @@ def test_run_processes_every_sample(
     assert "PROCESSED" in rows["logo.png"]
     assert "PROCESSED" in rows["dawn-chorus.wav"] and "dBFS" in rows["dawn-chorus.wav"]
     assert "REJECTED" in rows["invoice.jpg"] and "not a supported" in rows["invoice.jpg"]
+    assert "PROCESSED" in rows["voice-memo.m4a"] and "dBFS" in rows["voice-memo.m4a"]
 
 
 def test_run_writes_thumbnails_and_records(
@@ -40,13 +41,14 @@ def test_run_writes_thumbnails_and_records(
 ) -> None:
     _, output = sample_run
     records = json.loads((output / "records.json").read_text())
-    assert sorted(record["status"] for record in records) == ["PROCESSED"] * 3 + ["REJECTED"]
+    assert sorted(record["status"] for record in records) == ["PROCESSED"] * 4 + ["REJECTED"]
     written = sorted(path.name for path in (output / "thumbnails").iterdir())
     # named after the whole file name, so that photo.jpg and a photo.png would not share one
     assert written == [
         "dawn-chorus.wav.waveform.png",
         "logo.png.thumbnail.jpg",
         "photo.jpg.thumbnail.jpg",
+        "voice-memo.m4a.waveform.png",
     ]
 
 
@@ -56,7 +58,7 @@ def test_executions_and_show_read_the_last_run(
     _, output = sample_run
     listed = mediaflow("executions", "--output", str(output), cwd=ROOT)
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.count("SUCCEEDED") == 4
+    assert listed.stdout.count("SUCCEEDED") == 5
     name = json.loads((output / "executions.json").read_text())[0]["name"]
     shown = mediaflow("show", name[:8], "--output", str(output), cwd=ROOT)
     assert shown.returncode == 0, shown.stderr
