@@ -27,12 +27,14 @@ sys.path.insert(0, str(ROOT))
 from mediaflow.localcloud.sandbox import lambda_environment  # noqa: E402
 from mediaflow.localcloud.template import Stack  # noqa: E402
 
-HEAVY = ("numpy", "soundfile", "PIL", "pillow_heif")
-# What each handler must never load at import: inspection decodes no media, thumbnails no audio.
+HEAVY = ("numpy", "soundfile", "PIL", "pillow_heif", "av")
+# What each handler must never load at import: inspection decodes no media, thumbnails no audio;
+# the audio function draws its PNG without Pillow (not in its artifact) and imports PyAV (about
+# 0.15 s) only when a recording needs FFmpeg.
 FORBIDDEN = {
-    "InspectFunction": ("numpy", "soundfile", "PIL", "pillow_heif"),
-    "ThumbnailFunction": ("numpy", "soundfile", "pillow_heif"),
-    "AudioFunction": ("pillow_heif",),
+    "InspectFunction": ("numpy", "soundfile", "PIL", "pillow_heif", "av"),
+    "ThumbnailFunction": ("numpy", "soundfile", "pillow_heif", "av"),
+    "AudioFunction": ("PIL", "pillow_heif", "av"),
 }
 # bench/api_function.py measures the device API's cold import against its own target (1.3x),
 # with a moto server behind its AWS endpoints, and its routes warm.
