@@ -19,16 +19,18 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import av
 import av.logging
 import numpy as np
+import numpy.typing as npt
 from av.audio.frame import AudioFrame
 from av.audio.stream import AudioStream
 from av.container import InputContainer
 from av.stream import Disposition
 
-from audio_analyzer.decoding import Blocks, DecodedAudio, Source, check_header
+from audio_analyzer.decoding import Blocks, DecodedAudio, FloatArray, Source, check_header
 from audio_analyzer.errors import CorruptMedia, UnsupportedMediaType
 
 DEMUXERS = {"mp4": "mov", "3gp": "mov", "3g2": "mov", "caf": "caf", "aac": "aac"}
@@ -36,10 +38,14 @@ DEMUXERS |= {"amr": "amr", "amr-wb": "amr"}
 """FFmpeg's demuxer for each container `ffmpeg_container` names: never one FFmpeg guesses."""
 SUBTYPES = {"aac": "aac", "alac": "alac", "amrnb": "amr_nb", "amrwb": "amr_wb"}
 """FFmpeg's decoder of each accepted codec, and the payload's `subtype` for it."""
+AMR_DECODERS = frozenset({"amrnb", "amrwb"})
 COUNTED_CONTAINERS = frozenset({"aac", "amr", "amr-wb"})
 """Containers without a length in their header: their packets are counted before decoding."""
 TRUNCATED_SHARE = 0.99
-"""A stream that decodes to less than this share of its declared length is refused."""
+TRUNCATED_SLACK_FRAMES = 4096
+"""A stream that decodes to less than TRUNCATED_SHARE of its declared length, less this, is
+refused as truncated. The slack is one ALAC packet: FFmpeg 8.1 decodes an ALAC CAF short by up
+to that much when its last packet is more than half full (mediaflow/corpora/phone_audio.py)."""
 
 # Integer and float sample formats: numpy type, scale to ±1.0, and the offset of unsigned 8-bit.
 _SAMPLE_TYPES: dict[str, tuple[type[np.generic], float, int]] = {
@@ -160,11 +166,16 @@ def _counted_seconds(source: Source, container: str) -> float:
 def _frames(opened: InputContainer, stream: AudioStream) -> Iterator[AudioFrame]:
     """Every decoded frame of `stream`; FFmpeg's errors and broken streams as `CorruptMedia`."""
     decode = stream.codec_context.decode
+    amr = stream.codec_context.codec.name in AMR_DECODERS
     try:
         # demux ends with an empty packet, which flushes the decoder.
         for packet in opened.demux(stream):
             if packet.is_corrupt:
                 raise CorruptMedia(f"a damaged frame at byte {packet.pos}")
+            # RFC 4867, 5.3: an AMR frame whose quality bit (Q) is 0 is severely damaged; FFmpeg
+            # decodes it as silence without a word, so damaged AMR in 3GP would pass unseen.
+            if amr and packet.size and not bytes(packet)[0] & 0x04:
+                raise CorruptMedia(f"a damaged AMR frame at byte {packet.pos}")
             yield from decode(packet)
     except (av.FFmpegError, IndexError, ValueError) as error:
         raise CorruptMedia(f"cannot decode the audio: {_reason(error)}") from error
@@ -178,78 +189,78 @@ def _hop_blocks(
     block_frames: int,
     hop: int,
 ) -> Blocks:
-    """The decoded frames, from `first` on, as blocks of whole hops of about `block_frames`
-    frames (at most block_frames + hop), channel-major with contiguous rows, cut at `length`
-    frames when it is given; only the last block may end inside a hop. A block is valid until
-    the next is requested.
+    """The decoded frames, from `first` on, as blocks of whole hops of block_frames to
+    block_frames + hop frames, channel-major with contiguous rows, cut at `length` frames when
+    it is given; only the last block may end inside a hop. A block is valid until the next is
+    requested.
 
-    Frames go into two preallocated buffers in turn, copied plane by plane; integer samples are
-    scaled to ±1.0 once per block, not per frame.
+    Per frame, only a view of each plane is kept (an AAC frame is 1024 samples, and numpy's
+    per-call cost would dominate copying each); a block's planes are joined in one copy, which
+    float32 planar samples (AAC) use as they are. Other sample formats are scaled to ±1.0 into
+    one of two float32 buffers, once per block.
     """
     rate, format_name = first.sample_rate, first.format.name
     dtype, scale, offset = _SAMPLE_TYPES[format_name.removesuffix("p")]
     planar = first.format.is_planar
-    planes = channels if planar else 1
-    capacity = block_frames + hop
-    buffers = [np.empty((channels, capacity), dtype=np.float32) for _ in range(2)]
-    turn, buffer, fill, done = 0, buffers[0], 0, 0
-    rows = list(buffer)
-    fresh = 0  # where the samples not yet scaled start
+    planes, width = (channels, 1) if planar else (1, channels)  # planes, samples per frame
+    convert = dtype is not np.float32 or not planar
+    parts: list[list[npt.NDArray[Any]]] = [[] for _ in range(planes)]
+    buffers = [np.empty((channels, 0), dtype=np.float32) for _ in range(2)]
+    turn, fill, done = 0, 0, 0  # frames in `parts`, frames handed out
 
-    def scale_fresh() -> None:
-        if dtype is not np.float32:
-            block = buffer[:, fresh:fill]
-            if offset:
-                block -= offset
-            block *= scale
+    def joined() -> tuple[npt.NDArray[Any], FloatArray]:
+        """The samples in `parts` as they are (planes, fill * width), and as float32 blocks."""
+        nonlocal turn
+        # numpy's stubs do not give arrays the buffer protocol that bytes.join takes.
+        pieces = b"".join([piece for plane in parts for piece in plane])  # type: ignore[misc]
+        samples = np.frombuffer(pieces, dtype).reshape(planes, fill * width)
+        if not convert:
+            return samples, samples
+        turn += 1
+        if buffers[turn % 2].shape[1] < fill:
+            buffers[turn % 2] = np.empty((channels, fill), dtype=np.float32)
+        out = buffers[turn % 2][:, :fill]
+        source = samples if planar else samples.reshape(fill, channels).T
+        if offset:
+            np.subtract(source, offset, out=out, casting="unsafe")
+            out *= scale
+        else:
+            np.multiply(source, scale, out=out, casting="unsafe")
+        return samples, out
 
-    decoded = _chained(first, frames)
-    for frame in decoded:
+    for frame in _chained(first, frames):
         count = frame.samples
         if frame.sample_rate != rate or frame.format.name != format_name:
             raise CorruptMedia("the stream changes its sample rate or sample format")
         frame_planes = frame.planes
         if len(frame_planes) != planes or (not planar and frame.layout.nb_channels != channels):
             raise CorruptMedia("the stream changes its number of channels")
-        if length is not None:
-            count = min(count, length - done - fill)
-        position = 0
-        while position < count:
-            take = min(count - position, capacity - fill)
-            # PyAV's planes export the buffer protocol, which numpy's stubs do not list.
-            if planar:
-                for row, plane in zip(rows, frame_planes, strict=True):
-                    samples = np.frombuffer(plane, dtype, position + take)  # type: ignore[call-overload]
-                    row[fill : fill + take] = samples[position:] if position else samples
-            else:
-                interleaved = np.frombuffer(  # type: ignore[call-overload]
-                    frame_planes[0], dtype, (position + take) * channels
-                )
-                buffer[:, fill : fill + take] = (
-                    interleaved[position * channels :].reshape(take, channels).T
-                )
-            fill += take
-            position += take
-            if fill >= block_frames:
-                scale_fresh()
-                whole = fill - fill % hop
-                yield buffer[:, :whole]
-                done += whole
-                turn += 1
-                carried = buffer[:, whole:fill]
-                buffer = buffers[turn % 2]
-                rows = list(buffer)
-                fill = fresh = carried.shape[1]
-                buffer[:, :fill] = carried
+        if length is not None and done + fill + count >= length:
+            count = length - done - fill  # the end padding (MP4, CAF) is not audio
+        # PyAV's planes export the buffer protocol, which numpy's stubs do not list.
+        for plane_parts, plane in zip(parts, frame_planes, strict=True):
+            plane_parts.append(np.frombuffer(plane, dtype, count * width))  # type: ignore[call-overload]
+        fill += count
+        if fill >= block_frames:
+            samples, block = joined()
+            # Whole hops, at most block_frames + hop at a time (a frame may be longer than a hop).
+            start, most = 0, (block_frames + hop) // hop * hop
+            while fill - start >= block_frames:
+                whole = min(fill - start, most) // hop * hop
+                yield block[:, start : start + whole]
+                start += whole
+            done += start
+            for index, plane_parts in enumerate(parts):
+                plane_parts[:] = [samples[index, start * width : fill * width]]
+            fill -= start
         if length is not None and done + fill >= length:
             break
-    if length is not None and done + fill < TRUNCATED_SHARE * length:
+    if length is not None and done + fill < TRUNCATED_SHARE * length - TRUNCATED_SLACK_FRAMES:
         raise CorruptMedia(
             f"truncated: {done + fill} frames decoded of the {length} that the header declares"
         )
     if fill:
-        scale_fresh()
-        yield buffer[:, :fill]
+        yield joined()[1]
 
 
 def _chained(first: AudioFrame, rest: Iterator[AudioFrame]) -> Iterator[AudioFrame]:
