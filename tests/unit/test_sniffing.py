@@ -6,8 +6,11 @@ from __future__ import annotations
 import io
 import math
 import random
+import re
 import struct
+import tempfile
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +21,8 @@ from inspector.errors import CorruptHeader, UnsupportedEncoding, UnusableHeader
 from inspector.sniffing import FORMATS, MediaInfo, content_type_of, describe, label_of, sniff
 from inspector.sniffing.formats import find
 from PIL import Image
+
+from mediaflow.corpora.phone_audio import write_phone_recordings, write_video_mp4
 
 pillow_heif.register_heif_opener()
 
@@ -175,6 +180,54 @@ def ogg_first_page(packet: bytes, serial: int = 99) -> bytes:
     return header + bytes([len(packet)]) + packet
 
 
+def amr_wb(frames: int = 150, frame_type: int = 8) -> bytes:
+    """AMR-WB as RFC 4867 stores it: magic, then frames of one mode (8: 23.85 kb/s, 61 bytes)."""
+    sizes = {0: 18, 2: 33, 8: 61, 9: 6, 15: 1}
+    return b"#!AMR-WB\n" + (bytes([frame_type << 3 | 0x04]) + bytes(sizes[frame_type] - 1)) * frames
+
+
+def caf_chunk(kind: bytes, payload: bytes, size: int | None = None) -> bytes:
+    return kind + struct.pack(">q", len(payload) if size is None else size) + payload
+
+
+def caf(
+    format_id: bytes = b"lpcm",
+    *,
+    rate: float = 8000.0,
+    channels: int = 1,
+    packet: tuple[int, int] = (2, 1),  # bytes and frames per packet; 0: variable
+    bits: int = 16,
+    flags: int = 0,
+    before_data: bytes = b"",
+    audio: bytes = bytes(16000),
+    data_size: int | None = None,
+    after_data: bytes = b"",
+) -> bytes:
+    """A CAF file: `desc`, other chunks, `data` (its 4-byte edit count, then `audio`), more."""
+    desc = struct.pack(">d4sIIIII", rate, format_id, flags, *packet, channels, bits)
+    data = caf_chunk(b"data", bytes(4) + audio, data_size)
+    return b"caff\x00\x01\x00\x00" + caf_chunk(b"desc", desc) + before_data + data + after_data
+
+
+def pakt(packets: int, valid_frames: int, priming: int, remainder: int) -> bytes:
+    table = struct.pack(">qqii", packets, valid_frames, priming, remainder) + bytes(packets)
+    return caf_chunk(b"pakt", table)
+
+
+@cache
+def phone_audio() -> dict[str, bytes]:
+    """The phone recordings of mediaflow.corpora.phone_audio by name (written once, in well
+    under a second), an MP4 with a video track, and a 3GPP2 file: the 3GP one under 3GPP2's
+    brand (PyAV's 3g2 muxer writes the same boxes)."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths = write_phone_recordings(Path(folder))
+        paths["video.mp4"] = write_video_mp4(Path(folder) / "video.mp4")
+        files = {name: path.read_bytes() for name, path in paths.items()}
+    three_gpp2 = bytearray(files["aac-lc-16k-mono.3gp"])
+    three_gpp2[8:12] = b"3g2a"
+    return files | {"aac-lc-16k-mono.3g2": bytes(three_gpp2)}
+
+
 # --- the format registry: one name, label, content type and kind per format -----------------
 
 
@@ -196,6 +249,13 @@ def registry_samples() -> dict[str, bytes]:
         "aiff": soundfile_audio("AIFF", "PCM_16"),
         "au": soundfile_audio("AU", "PCM_16"),
         "mp3": id3v2(64) + soundfile_audio("MP3", "MPEG_LAYER_III"),  # as taggers leave it
+        "mp4": phone_audio()["aac-lc-48k-stereo.m4a"],
+        "3gp": phone_audio()["aac-lc-16k-mono.3gp"],
+        "3g2": phone_audio()["aac-lc-16k-mono.3g2"],
+        "aac": phone_audio()["aac-lc-44k-stereo.aac"],
+        "caf": phone_audio()["alac-48k-stereo.caf"],
+        "amr": phone_audio()["amr-nb-8k-mono.amr"],
+        "amr-wb": amr_wb(),  # PyAV has no AMR-WB encoder
     }
 
 
@@ -630,13 +690,7 @@ def test_jpeg_coding_details_are_reported() -> None:
     [
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF document"),
         (b"PK\x03\x04\x14\x00\x06\x00", "ZIP archive (or DOCX/XLSX/APK)"),
-        (b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A isom", "MPEG-4 audio (AAC, brand 'M4A')"),
-        (
-            b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom",
-            "MPEG-4/QuickTime media (brand 'mp42')",
-        ),
         (b"RIFF\x00\x10\x00\x00AVI LIST", "AVI video"),
-        (b"\xff\xf1\x50\x80\x02\x1f\xfc", "AAC audio (ADTS)"),
         (b"<!DOCTYPE html><html><body>hi</body></html>", "HTML document"),
         ("Grüße aus dem Feld, 2024-05-14\n".encode(), "text"),
         (b"\x00\x01\x02\x03\xfe\xfd\xfc\xfb\x99", "binary data starting 00 01 02 03 fe fd fc fb"),
@@ -652,6 +706,33 @@ def test_unknown_content_says_what_it_looks_like(data: bytes, looks_like: str) -
         "application/octet-stream",
     )
     assert info.looks_like == looks_like == describe(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt", "looks_like"),
+    [
+        (
+            b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A isom",
+            "mp4",
+            "MPEG-4 audio (AAC, brand 'M4A')",
+        ),
+        (
+            b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom",
+            "mp4",
+            "MPEG-4/QuickTime media (brand 'mp42')",
+        ),
+        (b"\xff\xf1\x50\x80\x02\x1f\xfc", "aac", "AAC audio (ADTS)"),
+    ],
+)
+def test_phone_audio_that_was_unknown_is_identified_now(
+    data: bytes, fmt: str, looks_like: str
+) -> None:
+    # Given the first bytes of an M4A, of an MP4 and of an ADTS frame, and nothing more
+    outcome = sniff_outcome(data, len(data))
+
+    # Then they are the formats they start, cut short; what they look like is still said
+    assert isinstance(outcome, CorruptHeader) and outcome.format == fmt
+    assert describe(data) == looks_like
 
 
 def test_random_bytes_get_a_verdict_a_person_can_read() -> None:
@@ -690,7 +771,24 @@ def samples() -> dict[str, bytes]:
         ]
     }
     sounds["ID3-MP3"] = id3v2(100) + MP3_FRAME_128K_44K * 3
-    return images | sounds
+    phones = {name: phone_audio()[file] for name, file in PHONE_SAMPLES.items()}
+    rifx = io.BytesIO()
+    sf.write(rifx, np.zeros((400, 2), "float32"), 8000, "PCM_16", format="WAV", endian="BIG")
+    phones["RIFX-PCM_16"] = rifx.getvalue()
+    phones["AMR-WB"] = amr_wb(frames=20)
+    return images | sounds | phones
+
+
+PHONE_SAMPLES = {
+    "M4A-MOOV-AT-END": "aac-lc-44k-mono.m4a",
+    "M4A-FASTSTART": "aac-lc-44k-stereo-faststart.m4a",
+    "M4A-ALAC": "alac-44k-stereo.m4a",
+    "3GP-AAC": "aac-lc-16k-mono.3gp",
+    "3GP-AMR": "amr-nb-8k-mono.3gp",
+    "ADTS": "aac-lc-44k-stereo.aac",
+    "CAF-ALAC": "alac-48k-stereo.caf",
+    "AMR": "amr-nb-8k-mono.amr",
+}
 
 
 SAMPLE_NAMES = [
@@ -698,6 +796,8 @@ SAMPLE_NAMES = [
     *("JPEG-EXIF", "HEIC-GRID", "TIFF-MM", "ID3-MP3"),
     *("WAV-PCM_16", "WAVEX-FLOAT", "RF64-PCM_24", "FLAC-PCM_16", "OGG-VORBIS", "OGG-OPUS"),
     *("MP3-MPEG_LAYER_III", "AIFF-PCM_16", "AIFF-FLOAT", "AU-ULAW"),
+    *PHONE_SAMPLES,
+    *("RIFX-PCM_16", "AMR-WB"),
 ]
 
 
@@ -776,7 +876,337 @@ def test_header_walks_are_bounded() -> None:
     many_boxes = box(b"ftyp", b"mif1" + bytes(4) + b"mif1heic") + box(b"free", b"") * 130_000
     many_chunks = b"RIFF\xff\xff\xff\xffWAVE" + b"JUNK\x00\x00\x00\x00" * 130_000
     fill_bytes = b"\xff\xd8" + b"\xff" * 1_000_000
+    many_mp4_boxes = box(b"ftyp", b"M4A " + bytes(4) + b"M4A ") + box(b"free", b"") * 130_000
+    many_moov_boxes = box(b"ftyp", b"M4A " + bytes(4)) + box(b"moov", box(b"free", b"") * 130_000)
+    many_caf_chunks = caf(before_data=caf_chunk(b"free", b"") * 90_000)
 
-    for data in (many_boxes, many_chunks, fill_bytes):
+    for data in (
+        *(many_boxes, many_chunks, fill_bytes),
+        *(many_mp4_boxes, many_moov_boxes, many_caf_chunks),
+    ):
         outcome = sniff_outcome(data, len(data))
         assert isinstance(outcome, UnusableHeader)
+
+
+# --- phone and recorder audio: MPEG-4, 3GPP, ADTS, CAF, AMR, RIFX ----------------------------
+
+
+def sniff_as_inspect(data: bytes, head_bytes: int = 65536) -> MediaInfo:
+    """What Inspect reads of a file: its head, then the ranges the parser asks for (at most
+    two, as inspection.py reads them)."""
+    head, tail = data[:head_bytes], b""
+    info = sniff(head, len(data))
+    for _ in range(2):
+        if info.next_read is None:
+            break
+        start, stop = info.next_read
+        assert start == info.next_read[0] and stop <= len(data)
+        tail += data[start:stop]
+        info = sniff(head, len(data), tail)
+    return info
+
+
+def decoded(path: Path) -> tuple[int, int, float]:
+    """(rate, channels, seconds) of a file as PyAV, the audio function's decoder, decodes it."""
+    import av
+
+    frames = rate = channels = 0
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            frames += frame.samples
+            rate, channels = frame.sample_rate, len(frame.layout.channels)
+    return rate, channels, frames / rate
+
+
+@pytest.mark.parametrize("head_bytes", [65536, 2048], ids=["64-KiB-head", "2-KiB-head"])
+def test_phone_recordings_header_agrees_with_the_decoder(
+    phone_recordings: dict[str, tuple[Any, Path]], head_bytes: int
+) -> None:
+    for name, (recording, path) in phone_recordings.items():
+        info = sniff_as_inspect(path.read_bytes(), head_bytes)
+        rate, channels, seconds = decoded(path)
+
+        assert (info.kind, info.format, info.complete) == ("audio", recording.format, True), name
+        if recording.codec.startswith("he-aac") and info.codec == "aac-lc":
+            # SBR signalled implicitly: the header says AAC-LC at the core rate, half the
+            # output rate (see inspector/sniffing/mpeg4_audio.py); PS makes mono stereo.
+            assert (2 * info.sample_rate, info.channels) == (rate, 1), name
+        else:
+            assert (info.codec, info.sample_rate, info.channels) == (
+                recording.codec,
+                rate,
+                channels,
+            ), name
+        # The duration within 1 % plus the codec's priming, of the signal and of the decode
+        tolerance = 0.01 * recording.seconds + recording.priming_frames / recording.sample_rate
+        if recording.format in ("aac", "amr", "amr-wb") and head_bytes < len(path.read_bytes()):
+            tolerance *= 10  # estimated from the mean frame size of a 2 KiB head
+        assert abs(info.duration_seconds - recording.seconds) <= tolerance, name
+        assert abs(info.duration_seconds - seconds) <= tolerance, name
+
+
+def test_mpeg4_with_a_video_track_is_refused_saying_so() -> None:
+    data = phone_audio()["video.mp4"]
+
+    for head_bytes in (len(data), 4096):
+        with pytest.raises(UnsupportedEncoding) as raised:
+            sniff_as_inspect(data, head_bytes)
+
+        assert raised.value.format == "mp4"
+        assert "video track" in str(raised.value)
+
+
+@pytest.mark.parametrize("name", sorted(PHONE_SAMPLES.values()))
+def test_truncated_phone_recordings_are_refused(name: str) -> None:
+    data = phone_audio()[name]
+
+    for cut in (len(data) // 2, 100):
+        with pytest.raises(CorruptHeader) as raised:
+            sniff(data[:cut])
+
+        assert raised.value.format == sniff(data).format
+
+
+def test_damaged_frames_of_adts_and_amr_are_refused() -> None:
+    for name in ("aac-lc-44k-stereo.aac", "amr-nb-8k-mono.amr"):
+        data = phone_audio()[name]
+        middle = len(data) // 2
+        flipped = data[:middle] + bytes(b ^ 0xFF for b in data[middle : middle + 200])
+
+        with pytest.raises(CorruptHeader, match="damaged data"):
+            sniff(flipped + data[middle + 200 :])
+
+
+def test_rifx_is_wav_with_big_endian_sizes_and_fields() -> None:
+    for subtype, codec, bits in (
+        ("PCM_16", "pcm", 16),
+        ("PCM_24", "pcm", 24),
+        ("FLOAT", "float", 32),
+    ):
+        buffer = io.BytesIO()
+        samples = np.zeros((27_562, 2), "float32")
+        sf.write(buffer, samples, 22050, subtype, format="WAV", endian="BIG")
+        data = buffer.getvalue()
+
+        info = sniff(data)
+
+        assert data[:4] == b"RIFX"
+        assert (info.format, info.content_type) == ("wav", "audio/wav")
+        assert (info.sample_rate, info.channels, info.bits, info.codec) == (22050, 2, bits, codec)
+        assert info.duration_seconds == pytest.approx(27_562 / 22050)
+
+
+# MPEG-4 made box by box: a movie of tracks, each with an edit list and one sample entry.
+
+
+def bit_fields(*fields: tuple[int, int]) -> bytes:
+    """(value, bits) fields packed big-endian and padded to whole bytes: an
+    AudioSpecificConfig."""
+    value = width = 0
+    for field, bits in fields:
+        value, width = value << bits | field, width + bits
+    pad = -width % 8
+    return (value << pad).to_bytes((width + pad) // 8, "big")
+
+
+AAC_LC_48K_STEREO = bit_fields((2, 5), (3, 4), (2, 4), (0, 3))
+
+
+def esds(config: bytes = AAC_LC_48K_STEREO, object_type: int = 0x40) -> bytes:
+    specific = bytes([0x05, len(config)]) + config
+    decoder = bytes([0x04, 13 + len(specific), object_type, 0x15]) + bytes(11) + specific
+    return full_box(b"esds", bytes([0x03, 3 + len(decoder), 0, 1, 0]) + decoder)
+
+
+def sample_entry(kind: bytes, children: bytes = b"", channels: int = 2, rate: int = 48000) -> bytes:
+    fields = struct.pack(">HHHHI", channels, 16, 0, 0, rate << 16)
+    return box(kind, bytes(6) + struct.pack(">H", 1) + bytes(8) + fields + children)
+
+
+def mp4_track(
+    entry: bytes,
+    handler: bytes = b"soun",
+    timescale: int = 48000,
+    duration: int = 145024,
+    edit: tuple[int, int] | None = (3000, 1024),  # milliseconds shown, priming frames skipped
+    mdhd_version: int = 0,
+    sample_tables: bytes = box(b"stsz", bytes(12)),
+) -> bytes:
+    times = ">IQ" if mdhd_version else ">II"
+    mdhd = full_box(
+        b"mdhd",
+        bytes(16 if mdhd_version else 8) + struct.pack(times, timescale, duration) + bytes(4),
+        version=mdhd_version,
+    )
+    hdlr = full_box(b"hdlr", bytes(4) + handler + bytes(13))
+    stbl = box(b"stbl", full_box(b"stsd", struct.pack(">I", 1) + entry) + sample_tables)
+    mdia = box(b"mdia", mdhd + hdlr + box(b"minf", stbl))
+    elst = struct.pack(">IIiI", 1, *edit, 0x10000) if edit else b""
+    edts = box(b"edts", full_box(b"elst", elst)) if edit else b""
+    return box(b"trak", full_box(b"tkhd", bytes(80)) + edts + mdia)
+
+
+def mp4(
+    *tracks: bytes,
+    brand: bytes = b"M4A ",
+    moov_first: bool = False,
+    media: bytes = bytes(2000),
+    before_tracks: bytes = b"",
+) -> bytes:
+    # creation and modification times, timescale and duration, 76 bytes, the next track ID
+    next_track_id = struct.pack(">I", len(tracks) + 1)
+    mvhd = full_box(b"mvhd", bytes(8) + struct.pack(">II", 1000, 3000) + bytes(76) + next_track_id)
+    moov = box(b"moov", mvhd + before_tracks + b"".join(tracks))
+    ftyp = box(b"ftyp", brand + bytes(4) + brand + b"isom")
+    mdat = box(b"mdat", media)
+    return ftyp + (moov + mdat if moov_first else mdat + moov)
+
+
+def aac_track(config: bytes) -> bytes:
+    return mp4_track(sample_entry(b"mp4a", esds(config)))
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (AAC_LC_48K_STEREO, ("aac-lc", 48000, 2)),
+        # Implicit SBR: the header says AAC-LC at 22.05 kHz mono, and that is what is reported
+        (bit_fields((2, 5), (7, 4), (1, 4), (0, 3)), ("aac-lc", 22050, 1)),
+        # Explicit SBR (object type 5, then the output rate, then the core's type)
+        (bit_fields((5, 5), (6, 4), (2, 4), (3, 4), (2, 5)), ("he-aac", 48000, 2)),
+        (bit_fields((29, 5), (6, 4), (1, 4), (3, 4), (2, 5)), ("he-aac-v2", 48000, 2)),
+        # Backward-compatible explicit signalling, after the core's configuration
+        (
+            bit_fields((2, 5), (6, 4), (2, 4), (0, 3), (0x2B7, 11), (5, 5), (1, 1), (3, 4)),
+            ("he-aac", 48000, 2),
+        ),
+        (
+            bit_fields(
+                *((2, 5), (6, 4), (1, 4), (0, 3), (0x2B7, 11), (5, 5), (1, 1), (3, 4)),
+                *((0x548, 11), (1, 1)),
+            ),
+            ("he-aac-v2", 48000, 2),
+        ),
+        (bit_fields((2, 5), (15, 4), (44056, 24), (1, 4), (0, 3)), ("aac-lc", 44056, 1)),
+        (bit_fields((31, 5), (10, 6), (4, 4), (2, 4)), ("aac", 44100, 2)),  # USAC, escaped
+    ],
+)
+def test_aac_configurations(config: bytes, expected: tuple[str, int, int]) -> None:
+    info = sniff(mp4(aac_track(config)))
+
+    assert (info.codec, info.sample_rate, info.channels) == expected
+
+
+def test_alac_and_amr_tracks() -> None:
+    alac_config = struct.pack(">IBBBBBBHIII", 4096, 0, 24, 40, 10, 14, 2, 255, 0, 0, 96000)
+    alac = sample_entry(b"alac", full_box(b"alac", alac_config), rate=0)
+    amr = sample_entry(b"samr", box(b"damr", bytes(9)), channels=1, rate=8000)
+    amr_wb = sample_entry(b"sawb", box(b"damr", bytes(9)), channels=1, rate=16000)
+
+    assert astuple(sniff(mp4(mp4_track(alac)))) == ("alac", 96000, 2, 24, 3.0)
+    assert astuple(sniff(mp4(mp4_track(amr), brand=b"3gp4"))) == ("amr-nb", 8000, 1, 0, 3.0)
+    assert astuple(sniff(mp4(mp4_track(amr_wb), brand=b"3g2a"))) == ("amr-wb", 16000, 1, 0, 3.0)
+    assert sniff(mp4(mp4_track(amr_wb), brand=b"3g2a")).format == "3g2"
+
+
+def astuple(info: MediaInfo) -> tuple[str, int, int, int, float]:
+    return info.codec, info.sample_rate, info.channels, info.bits, info.duration_seconds
+
+
+def test_mpeg4_durations_from_the_edit_list_else_the_media_header() -> None:
+    track = sample_entry(b"mp4a", esds())
+    # The edit list shows 3 s (of the movie's 1000 per second), skipping 1024 priming frames
+    assert sniff(mp4(mp4_track(track))).duration_seconds == 3.0
+    # Without one, the media's duration: priming and end padding included
+    without = mp4(mp4_track(track, edit=None, duration=145024, mdhd_version=1))
+    assert sniff(without).duration_seconds == pytest.approx(145024 / 48000)
+    # A fragmented file's moov says 0: not known
+    fragmented = sniff(mp4(mp4_track(track, edit=None, duration=0)))
+    assert (fragmented.duration_seconds, fragmented.duration_known) == (0.0, False)
+
+
+def test_64_bit_box_sizes_are_read() -> None:
+    data = mp4(aac_track(AAC_LC_48K_STEREO), moov_first=True)
+    mdat = data.index(b"mdat") - 4
+    large = data[:mdat] + struct.pack(">I4sQ", 1, b"mdat", len(data) - mdat + 8) + data[mdat + 8 :]
+
+    assert sniff(large).duration_seconds == 3.0
+
+
+@pytest.mark.parametrize(
+    ("entry", "named"),
+    [
+        (sample_entry(b"Opus", box(b"dOps", bytes(11))), "holds Opus"),
+        (sample_entry(b".mp3"), "holds MP3"),
+        (sample_entry(b"mp4a", esds(object_type=0x6B)), "holds MP3 (MPEG-1 audio)"),
+        (sample_entry(b"mp4a", esds(bit_fields((3, 5), (3, 4), (2, 4)))), "type 3 (AAC SSR)"),
+        (sample_entry(b"enca", esds()), "encrypted (DRM-protected) audio"),
+        (sample_entry(b"xyz1"), "holds the codec 'xyz1'"),
+    ],
+)
+def test_mpeg4_audio_in_other_codecs_is_refused_naming_them(entry: bytes, named: str) -> None:
+    with pytest.raises(UnsupportedEncoding, match=re.escape(named)):
+        sniff(mp4(mp4_track(entry)))
+
+
+def test_mpeg4_without_audio_or_with_video_anywhere_is_refused() -> None:
+    audio = aac_track(AAC_LC_48K_STEREO)
+    chapters = mp4_track(sample_entry(b"text"), handler=b"text")
+    video = mp4_track(sample_entry(b"avc1"), handler=b"vide")
+
+    with pytest.raises(UnsupportedEncoding, match="no audio track"):
+        sniff(mp4(chapters))
+    with pytest.raises(UnsupportedEncoding, match="video track"):
+        sniff(mp4(audio, chapters, video))
+    assert sniff(mp4(chapters, audio)).codec == "aac-lc"  # an audiobook's chapter titles
+
+
+def test_mpeg4_written_without_its_moov_is_refused() -> None:
+    # Given a recorder that stopped before writing the moov: its mdat runs to the end (size 0)
+    data = box(b"ftyp", b"3gp4" + bytes(4) + b"3gp4isom") + struct.pack(">I4s", 0, b"mdat")
+
+    with pytest.raises(CorruptHeader, match="no 'moov' box"):
+        sniff(data + bytes(100_000), 100_000 + len(data))
+
+
+def test_a_moov_after_the_media_is_asked_for_by_its_offset() -> None:
+    # Given an M4A whose moov follows 200 KB of media data
+    data = mp4(aac_track(AAC_LC_48K_STEREO), media=bytes(200_000))
+    moov_at = data.index(b"moov") - 4
+
+    # Then the head names the range to read: where the moov starts, 64 KiB at most
+    assert sniff(data[:65536], len(data)).next_read == (moov_at, len(data))
+    assert sniff(data[:65536], len(data), data[moov_at:]).duration_seconds == 3.0
+
+
+def test_a_moov_longer_than_the_first_read_is_read_in_two() -> None:
+    # Given a moov at the end whose cover art (udta) comes before its track
+    cover_art = box(b"udta", bytes(150_000))
+    data = mp4(aac_track(AAC_LC_48K_STEREO), media=bytes(200_000), before_tracks=cover_art)
+    moov_at = data.index(b"moov") - 4
+    head = data[:65536]
+
+    # Then the first read is 64 KiB; the second, the rest of the box as its header says
+    first = sniff(head, len(data)).next_read
+    assert first == (moov_at, moov_at + 65536)
+    second = sniff(head, len(data), data[moov_at : moov_at + 65536]).next_read
+    assert second == (moov_at + 65536, len(data))
+    assert sniff_as_inspect(data).duration_seconds == 3.0
+
+
+def test_a_moov_box_larger_than_inspect_reads_is_refused() -> None:
+    padding = box(b"free", bytes(2 * 1024 * 1024))
+    data = mp4(aac_track(AAC_LC_48K_STEREO), media=bytes(200_000), before_tracks=padding)
+
+    with pytest.raises(UnsupportedEncoding, match="more than Inspect reads"):
+        sniff_as_inspect(data)
+
+
+def test_a_faststart_moov_longer_than_the_head_needs_no_more_once_every_track_is_read() -> None:
+    # Given a moov first whose sample tables make it longer than the head
+    entry = sample_entry(b"mp4a", esds())
+    data = mp4(mp4_track(entry, sample_tables=box(b"stsz", bytes(200_000))), moov_first=True)
+
+    info = sniff(data[:4096], len(data))
+
+    assert (info.complete, info.duration_seconds, info.codec) == (True, 3.0, "aac-lc")

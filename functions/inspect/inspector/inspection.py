@@ -1,9 +1,10 @@
 """The verdict on one upload: the "Inspect object" output of docs/contracts.md.
 
 `decide` is pure: HeadObject's answer, the first bytes and the limits in, the verdict out.
-`inspect_object` does the reading (one HEAD, one ranged GET, rarely one or two more) and
-calls it. Anything wrong with the media is a `rejected` verdict with a reason a person can
-read; only an object that cannot be read raises (botocore's `ClientError`).
+`inspect_object` does the reading (one HEAD, one ranged GET, sometimes one or two more: see
+`_read_rest_of_header`) and calls it. Anything wrong with the media is a `rejected` verdict
+with a reason a person can read; only an object that cannot be read raises (botocore's
+`ClientError`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
 _REKOGNITION_JPEG_CODECS = {"baseline", "extended", "progressive"}
 
 _NOT_FOUND = {"404", "NoSuchKey", "403", "AccessDenied"}
+# Ranged GETs for the bytes a parser asks for away from the head: an MP4's `moov` box after its
+# media data takes one (its first 64 KiB hold the tracks) or two (the rest, sized from its
+# header); a CAF's packet table after its audio takes one.
+MAX_RANGED_READS = 2
 _SEQUENCER = re.compile(r"[0-9A-Fa-f]{1,32}")
 _MEDIA_ID = re.compile(r"[0-9a-f]{64}")
 
@@ -86,15 +91,43 @@ def inspect_object(
     head = tail = b""
     if stored.size > 0:
         head = _read(s3, stored, 0, settings.head_bytes)
-        probe = _probe(head, stored.size)
-        if probe is not None and not probe.complete and stored.size > len(head):
-            # The one wider read: e.g. a JPEG whose APPn segments push SOF past the window.
-            head += _read(s3, stored, len(head), HEADER_WINDOW_LIMIT)
-        # Formats that keep their length at the end (Ogg) say how many last bytes they need.
-        tail_bytes = sniffing.tail_bytes_of(probe.format) if probe is not None else 0
-        if tail_bytes and stored.size > len(head):
-            tail = _read(s3, stored, max(len(head), stored.size - tail_bytes), stored.size)
+        head, tail = _read_rest_of_header(s3, stored, head)
     return decide(request, stored, head, settings, tail)
+
+
+def _read_rest_of_header(s3: S3Client, stored: StoredObject, head: bytes) -> tuple[bytes, bytes]:
+    """The head, and the tail `sniff` needs, after whatever more the first look asks for."""
+    probe = _probe(head, stored.size)
+    if probe is None or stored.size <= len(head):
+        return head, b""
+    if probe.next_read is not None:
+        return head, _read_ranges(s3, stored, head, probe.next_read)
+    if not probe.complete:
+        # The one wider read: e.g. a JPEG whose APPn segments push SOF past the window.
+        head += _read(s3, stored, len(head), HEADER_WINDOW_LIMIT)
+    # Formats that keep their length at the end (Ogg) say how many last bytes they need.
+    tail_bytes = sniffing.tail_bytes_of(probe.format)
+    if tail_bytes and stored.size > len(head):
+        return head, _read(s3, stored, max(len(head), stored.size - tail_bytes), stored.size)
+    return head, b""
+
+
+def _read_ranges(s3: S3Client, stored: StoredObject, head: bytes, wanted: tuple[int, int]) -> bytes:
+    """The bytes the header continues in, away from the head, as the parser names them
+    (`MediaInfo.next_read`): at most `MAX_RANGED_READS` GETs of at most HEADER_WINDOW_LIMIT
+    bytes, each continuing the last, so that a hostile size never reads gigabytes."""
+    tail = b""
+    first = wanted[0]
+    for _ in range(MAX_RANGED_READS):
+        start, stop = wanted
+        if start != first + len(tail):  # not one run of bytes: not what `sniff` takes
+            break
+        tail += _read(s3, stored, start, min(stop, start + HEADER_WINDOW_LIMIT))
+        probe = _probe(head, stored.size, tail)
+        if probe is None or probe.next_read is None:
+            break
+        wanted = probe.next_read
+    return tail
 
 
 def decide(
@@ -207,6 +240,12 @@ def _content_problem(media: MediaInfo | None, problem: UnusableHeader | None) ->
         if isinstance(problem, UnsupportedEncoding):
             return f"{label} file uses an unsupported encoding: {problem.problem}"
         return f"{label} header is invalid: {problem.problem}"
+    if media is not None and media.next_read is not None:
+        start, stop = media.next_read
+        return (
+            f"{sniffing.label_of(media.format)} header goes on at bytes {start}-{stop}, "
+            "past what Inspect reads"
+        )
     if media is not None and media.kind == "unknown":
         return (
             "content is not a supported image or audio format "
@@ -262,10 +301,10 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
-def _probe(head: bytes, size: int) -> MediaInfo | None:
-    """A first look, only to decide whether more bytes are worth reading."""
+def _probe(head: bytes, size: int, tail: bytes = b"") -> MediaInfo | None:
+    """A look, only to decide whether more bytes are worth reading."""
     try:
-        return sniffing.sniff(head, size)
+        return sniffing.sniff(head, size, tail)
     except UnusableHeader:
         return None
 

@@ -90,12 +90,23 @@ def adts_frame_length(buf: bytes, pos: int) -> int:
 
 
 def is_adts(head: bytes) -> bool:
-    """A valid ADTS header at 0, confirmed by the next frame's header when that is in `head`:
-    sync words alone turn up in much other data."""
-    length = adts_frame_length(head, 0)
+    """A valid ADTS header at 0 or after an ID3v2 tag (which some recorders and taggers put in
+    front), confirmed by the next frame's header when that is in `head`: sync words alone turn
+    up in much other data."""
+    start = _id3v2_length(head)
+    length = adts_frame_length(head, start)
     if not length:
         return False
-    return length + 7 > len(head) or adts_frame_length(head, length) > 0
+    return start + length + 7 > len(head) or adts_frame_length(head, start + length) > 0
+
+
+def _id3v2_length(head: bytes) -> int:
+    """Bytes of the ID3v2 tag at the start of `head` (10-byte header, syncsafe size, and a
+    10-byte footer when flagged: id3.org's ID3v2.4 structure), 0 when there is none."""
+    if not head.startswith(b"ID3") or len(head) < 10 or any(b & 0x80 for b in head[6:10]):
+        return 0
+    size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+    return 10 + size + (10 if head[5] & 0x10 else 0)
 
 
 def ffmpeg_container(head: bytes) -> str | None:

@@ -12,7 +12,9 @@ The package, by job:
 - formats.py   the registry: one line per format (name, label, content type, kind, magic
                bytes, parser). Adding a format starts there.
 - reading.py   bounds-checked reads, the only way parsers touch the bytes
-- images.py, heif.py, audio.py, ogg.py, mp3.py, id3.py   the header parsers
+- images.py, heif.py, audio.py, ogg.py, mp3.py, id3.py, mp4.py, caf.py, adts.py, amr.py
+               the header parsers; isobmff.py (boxes of HEIF and MP4), mpeg4_audio.py (AAC's
+               configuration in MP4, CAF and ADTS) what several of them share
 - unknown.py   what unknown content looks like (`describe`)
 """
 
@@ -23,7 +25,7 @@ from dataclasses import replace
 from inspector.errors import CorruptHeader
 from inspector.sniffing.formats import FORMATS, Format, find, identify
 from inspector.sniffing.media import OCTET_STREAM, Kind, MediaInfo
-from inspector.sniffing.reading import NeedMoreBytes
+from inspector.sniffing.reading import NeedMoreBytes, NeedRange
 from inspector.sniffing.unknown import describe
 
 __all__ = [
@@ -44,8 +46,10 @@ def sniff(head: bytes, size: int | None = None, tail: bytes = b"") -> MediaInfo:
     """Identify `head`, the first bytes of an object of `size` bytes, and read its header.
 
     `size` defaults to `len(head)`, i.e. `head` is the whole file. `tail` holds the file's
-    last bytes, for the formats that need them (`tail_bytes_of`). Raises `UnusableHeader` for
-    a recognised format whose header is truncated, impossible or uses an unsupported encoding.
+    last bytes, for the formats that need them (`tail_bytes_of`), or the bytes read at the
+    ranges an earlier result asked for (`MediaInfo.next_read`, one run from the first range's
+    start). Raises `UnusableHeader` for a recognised format whose header is truncated,
+    impossible or uses an unsupported encoding.
     """
     size = len(head) if size is None else max(size, len(head))
     found = identify(head)
@@ -54,6 +58,8 @@ def sniff(head: bytes, size: int | None = None, tail: bytes = b"") -> MediaInfo:
     info = found.media()
     try:
         return found.parse(head, size, tail, info)
+    except NeedRange as wanted:  # the header goes on elsewhere in the file (an MP4's moov)
+        return replace(info, complete=False, next_read=(wanted.start, wanted.stop))
     except NeedMoreBytes:
         if len(head) >= size:
             raise CorruptHeader(

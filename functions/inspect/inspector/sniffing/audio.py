@@ -1,4 +1,4 @@
-"""Header parsers of WAV (and RF64/BW64), AIFF/AIFF-C, AU and FLAC.
+"""Header parsers of WAV (and RF64/BW64, and big-endian RIFX), AIFF/AIFF-C, AU and FLAC.
 
 Uncompressed audio is measured by the sample data actually present, so a header that claims
 more (a recorder that lost power, or a lie) reports what the file really holds. FLAC with an
@@ -40,6 +40,8 @@ _WAV_EXTENSIBLE = 0xFFFE
 
 def parse_wav(buf: bytes, size: int, tail: bytes, info: MediaInfo) -> MediaInfo:
     rf64 = buf[:4] in (b"RF64", b"BW64")
+    # RIFX is RIFF with every size and fmt field big-endian (and big-endian samples).
+    order = ">" if buf[:4] == b"RIFX" else "<"
     fmt: tuple[int, int, int, int, int] | None = None
     fact_frames: int | None = None
     ds64_data_size: int | None = None
@@ -48,14 +50,14 @@ def parse_wav(buf: bytes, size: int, tail: bytes, info: MediaInfo) -> MediaInfo:
         if pos + 8 > size:
             missing = "fmt" if fmt is None else "data"
             raise CorruptHeader("wav", f"the file has no {missing} chunk")
-        chunk, length = unpack("<4sI", buf, pos)
+        chunk, length = unpack(order + "4sI", buf, pos)
         body = pos + 8
         if chunk == b"ds64" and rf64:  # 64-bit sizes for files over 4 GiB
             ds64_data_size = read_int("<Q", buf, body + 8)
         elif chunk == b"fmt ":
-            fmt = _wav_format(buf, body, length)
+            fmt = _wav_format(buf, body, length, order)
         elif chunk == b"fact" and length >= 4:
-            fact_frames = read_int("<I", buf, body)
+            fact_frames = read_int(order + "I", buf, body)
         elif chunk == b"data":
             if fmt is None:
                 raise CorruptHeader("wav", "the data chunk comes before the fmt chunk")
@@ -69,14 +71,15 @@ def parse_wav(buf: bytes, size: int, tail: bytes, info: MediaInfo) -> MediaInfo:
     raise CorruptHeader("wav", f"no data chunk within {MAX_STEPS} chunks")
 
 
-def _wav_format(buf: bytes, body: int, length: int) -> tuple[int, int, int, int, int]:
+def _wav_format(buf: bytes, body: int, length: int, order: str) -> tuple[int, int, int, int, int]:
     if length < 16:
         raise CorruptHeader("wav", f"the fmt chunk is {length} bytes, fewer than 16")
-    tag, channels, rate, byte_rate, block_align, bits = unpack("<HHIIHH", buf, body)
+    tag, channels, rate, byte_rate, block_align, bits = unpack(order + "HHIIHH", buf, body)
     if tag == _WAV_EXTENSIBLE:
         if length < 40:
             raise CorruptHeader("wav", "WAVE_FORMAT_EXTENSIBLE without its sub-format")
-        tag = read_int("<H", buf, body + 24)  # the sub-format GUID starts with the format tag
+        # The sub-format GUID starts with the format tag, the low half of its first field.
+        tag = read_int(order + "I", buf, body + 24) & 0xFFFF
     if tag not in _WAV_CODECS:
         raise UnsupportedEncoding("wav", f"WAV format tag 0x{tag:04X} is not supported")
     check_audio("wav", channels, rate)

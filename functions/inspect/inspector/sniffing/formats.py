@@ -20,25 +20,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mediakit.audio_containers import amr_container, caf_format_id, is_adts, iso_container
 from mediakit.media_types import (
+    AAC,
     AIFF,
+    AMR,
+    AMR_WB,
     AU,
     AVIF,
     BMP,
+    CAF,
     FLAC,
     GIF,
     HEIC,
     HEIF,
     JPEG,
     MP3,
+    MP4,
     OGG,
     PNG,
+    THREE_GPP,
+    THREE_GPP2,
     TIFF,
     WAV,
     WEBP,
 )
 
-from inspector.sniffing import audio, heif, images, mp3, ogg
+from inspector.sniffing import adts, amr, audio, caf, heif, images, mp3, mp4, ogg
 from inspector.sniffing.media import Kind, MediaInfo, Parser
 
 
@@ -72,6 +80,11 @@ def _iso_brand(name: str) -> Callable[[bytes], bool]:
     return lambda head: heif.brand_format(head) == name
 
 
+def _container(which: Callable[[bytes], str | None], name: str) -> Callable[[bytes], bool]:
+    """Recognised as the audio function recognises it (mediakit.audio_containers)."""
+    return lambda head: which(head) == name
+
+
 # The order of identification: the first format that matches is the file's. Formats with a
 # distinctive signature come first; MP3's frame sync, the weakest, comes last.
 FORMATS: tuple[Format, ...] = (
@@ -84,7 +97,7 @@ FORMATS: tuple[Format, ...] = (
     Format("webp", "WebP", WEBP.content_type, WEBP.kind,
            lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP", images.parse_webp),
     Format("wav", "WAV", WAV.content_type, WAV.kind,
-           lambda head: head[:4] in (b"RIFF", b"RF64", b"BW64") and head[8:12] == b"WAVE",
+           lambda head: head[:4] in (b"RIFF", b"RIFX", b"RF64", b"BW64") and head[8:12] == b"WAVE",
            audio.parse_wav),
     Format("tiff", "TIFF", TIFF.content_type, TIFF.kind,
            _starts_with(b"II*\x00", b"MM\x00*"), images.parse_tiff),
@@ -93,6 +106,19 @@ FORMATS: tuple[Format, ...] = (
     Format("heic", "HEIC", HEIC.content_type, HEIC.kind, _iso_brand("heic"), heif.parse_heif),
     Format("avif", "AVIF", AVIF.content_type, AVIF.kind, _iso_brand("avif"), heif.parse_heif),
     Format("heif", "HEIF", HEIF.content_type, HEIF.kind, _iso_brand("heif"), heif.parse_heif),
+    # Every other ISO base media file, by its brand; its tracks decide whether it is audio.
+    Format("mp4", "MPEG-4 audio", MP4.content_type, MP4.kind,
+           _container(iso_container, "mp4"), mp4.parse_mp4),
+    Format("3gp", "3GPP", THREE_GPP.content_type, THREE_GPP.kind,
+           _container(iso_container, "3gp"), mp4.parse_mp4),
+    Format("3g2", "3GPP2", THREE_GPP2.content_type, THREE_GPP2.kind,
+           _container(iso_container, "3g2"), mp4.parse_mp4),
+    Format("caf", "CAF", CAF.content_type, CAF.kind,
+           lambda head: caf_format_id(head) is not None, caf.parse_caf),
+    Format("amr", "AMR", AMR.content_type, AMR.kind,
+           _container(amr_container, "amr"), amr.parse_amr),
+    Format("amr-wb", "AMR-WB", AMR_WB.content_type, AMR_WB.kind,
+           _container(amr_container, "amr-wb"), amr.parse_amr),
     Format("flac", "FLAC", FLAC.content_type, FLAC.kind, audio.is_flac, audio.parse_flac),
     Format("ogg", "Ogg", OGG.content_type, OGG.kind,
            _starts_with(b"OggS"), ogg.parse_ogg, tail_bytes=ogg.TAIL_BYTES),
@@ -100,6 +126,8 @@ FORMATS: tuple[Format, ...] = (
            lambda head: head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"),
            audio.parse_aiff),
     Format("au", "AU", AU.content_type, AU.kind, _starts_with(b".snd"), audio.parse_au),
+    # ADTS's sync word is MP3's frame sync with layer bits 00, which MP3 forbids: before MP3.
+    Format("aac", "AAC (ADTS)", AAC.content_type, AAC.kind, is_adts, adts.parse_adts),
     Format("mp3", "MP3", MP3.content_type, MP3.kind, mp3.is_mp3, mp3.parse_mp3),
 )  # fmt: skip
 

@@ -9,13 +9,13 @@ meta/iprp/ipma (its properties) and meta/iprp/ipco (the list); its `clap` crop, 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from dataclasses import replace
 
 from inspector.errors import CorruptHeader
 from inspector.sniffing.images import displayed
+from inspector.sniffing.isobmff import boxes
 from inspector.sniffing.media import MediaInfo
-from inspector.sniffing.reading import MAX_STEPS, read_int, unpack
+from inspector.sniffing.reading import read_int, unpack
 
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
 _AVIF_BRANDS = {b"avif", b"avis"}
@@ -50,27 +50,8 @@ def brand_format(head: bytes) -> str | None:
 _IROT_ORIENTATION = {0: 1, 1: 8, 2: 3, 3: 6}  # quarter turns anti-clockwise -> EXIF value
 
 
-def _boxes(buf: bytes, start: int, end: int, fmt: str) -> Iterator[tuple[bytes, int, int]]:
-    """(type, payload start, box end) of the boxes in buf[start:end]."""
-    pos = start
-    for _ in range(MAX_STEPS):
-        if pos + 8 > end:
-            return
-        size, box = unpack(">I4s", buf, pos)
-        header = 8
-        if size == 1:
-            size, header = read_int(">Q", buf, pos + 8), 16
-        elif size == 0:  # runs to the end of its container (or of the file)
-            size = end - pos
-        if size < header or pos + size > end:
-            raise CorruptHeader(fmt, f"box {box!r} at byte {pos} has an impossible size {size}")
-        yield box, pos + header, pos + size
-        pos += size
-    raise CorruptHeader(fmt, f"more than {MAX_STEPS} boxes in one container")
-
-
 def parse_heif(buf: bytes, size: int, tail: bytes, info: MediaInfo) -> MediaInfo:
-    for box, start, end in _boxes(buf, 0, size, info.format):
+    for box, start, end in boxes(buf, 0, size, info.format):
         if box == b"meta":  # a FullBox: version and flags come first
             width, height, rotation = _primary_size(buf, start + 4, end, info.format)
             orientation = _IROT_ORIENTATION[rotation]
@@ -83,13 +64,13 @@ def _primary_size(buf: bytes, start: int, end: int, fmt: str) -> tuple[int, int,
     primary: int | None = None
     properties: list[tuple[bytes, int, int]] = []
     associations: dict[int, list[int]] = {}
-    for box, s, e in _boxes(buf, start, end, fmt):
+    for box, s, e in boxes(buf, start, end, fmt):
         if box == b"pitm":
             primary = read_int(">H" if read_int("B", buf, s) == 0 else ">I", buf, s + 4)
         elif box == b"iprp":
-            for child, cs, ce in _boxes(buf, s, e, fmt):
+            for child, cs, ce in boxes(buf, s, e, fmt):
                 if child == b"ipco":
-                    properties = list(_boxes(buf, cs, ce, fmt))
+                    properties = list(boxes(buf, cs, ce, fmt))
                 elif child == b"ipma":
                     _read_ipma(buf, cs, ce, fmt, associations)
     if primary in associations:

@@ -29,6 +29,9 @@ class MediaInfo:
     bits: int = 0  # bits per sample (audio) or per colour component (image)
     codec: str = ""  # e.g. "baseline", "progressive", "lossless", "pcm", "vorbis", "opus"
     complete: bool = True  # False: identified, but the header runs past the bytes given
+    # Incomplete, with the header continuing away from the bytes given: the byte range
+    # [start, stop) to read next and pass to `sniff` as `tail` (see reading.NeedRange).
+    next_read: tuple[int, int] | None = None
     looks_like: str = ""  # for unknown content: what the first bytes resemble
 
     @property
@@ -43,6 +46,7 @@ class MediaInfo:
 
 Parser = Callable[[bytes, int, bytes, MediaInfo], MediaInfo]
 """`parse(head, size, tail, info)`: `info` (kind, format and content type already set) filled
-in from the header in `head`, the first bytes of a file of `size` bytes whose last bytes are
-`tail` (empty unless the format needs them). Raises `CorruptHeader`/`UnsupportedEncoding` for
-what cannot be used, and `NeedMoreBytes` when the header runs past `head`."""
+in from the header in `head`, the first bytes of a file of `size` bytes, and in `tail`, more of
+its bytes when the format needs them: its last bytes (`Format.tail_bytes`), or the bytes from
+the range it asked for by raising `NeedRange`. Raises `CorruptHeader`/`UnsupportedEncoding` for
+what cannot be used, and `NeedMoreBytes` when the header runs past the bytes given."""

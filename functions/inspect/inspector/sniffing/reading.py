@@ -19,6 +19,18 @@ class NeedMoreBytes(Exception):
     """The header continues past the bytes given."""
 
 
+class NeedRange(NeedMoreBytes):
+    """The header continues at bytes [start, stop) of the file, away from the bytes given (an
+    MPEG-4 `moov` box after the media data): `sniff` reports the range, its caller reads it and
+    gives it back as `tail`. Each range a parser asks for continues the `tail` it was given, so
+    that `tail` is always one run of bytes from where the parser first asked."""
+
+    def __init__(self, start: int, stop: int) -> None:
+        super().__init__(f"bytes {start}..{stop}")
+        self.start = start
+        self.stop = stop
+
+
 def unpack(fmt: str, buf: bytes, offset: int) -> tuple[Any, ...]:
     """`struct.unpack_from(fmt, buf, offset)`, or `NeedMoreBytes` when `buf` is too short."""
     if offset < 0 or offset + struct.calcsize(fmt) > len(buf):
