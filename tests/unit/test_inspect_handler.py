@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import struct
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
@@ -162,6 +163,101 @@ def test_long_ogg_duration_is_read_from_the_last_page(
     assert (result["kind"], result["format"]) == ("audio", "ogg")
     assert result["durationSeconds"] == pytest.approx(30.0, abs=0.001)
     assert get_calls == ["bytes=0-65535", f"bytes={len(data) - 65536}-{len(data) - 1}"]
+
+
+def moov_with(m4a: bytes, inserted: bytes) -> bytes:
+    """An M4A whose moov (after its media data) holds `inserted` first, as cover art in a
+    `udta` or padding in a `free` box before the tracks."""
+    moov_at = m4a.rindex(b"moov") - 4
+    (moov_size,) = struct.unpack_from(">I", m4a, moov_at)
+    moov = m4a[moov_at + 8 : moov_at + moov_size]
+    return m4a[:moov_at] + struct.pack(">I4s", moov_size + len(inserted), b"moov") + inserted + moov
+
+
+def test_m4a_with_its_moov_after_the_media_is_read_with_one_more_get(
+    s3: S3Client,
+    app: ModuleType,
+    get_calls: list[str],
+    phone_recordings: dict[str, tuple[Any, Path]],
+) -> None:
+    # Given an ALAC M4A of 67 KB whose moov, 735 bytes, follows the media data, as FFmpeg writes
+    data = phone_recordings["alac-44k-stereo.m4a"][1].read_bytes()
+    moov_at = data.rindex(b"moov") - 4
+    key = "uploads/field-recorder-7/memo.m4a"
+
+    result = invoke(app, sample_event(key, upload(s3, key, data)))
+
+    # Then the head's box walk gives the moov's offset, and one GET reads it
+    assert (result["kind"], result["format"], result["durationSeconds"]) == ("audio", "mp4", 1.0)
+    assert get_calls == ["bytes=0-65535", f"bytes={moov_at}-{len(data) - 1}"]
+
+
+def test_a_moov_longer_than_64_kib_is_read_in_two_gets_sized_from_its_header(
+    s3: S3Client,
+    app: ModuleType,
+    get_calls: list[str],
+    phone_recordings: dict[str, tuple[Any, Path]],
+) -> None:
+    # Given that M4A with 100 KB of cover art in its moov, before the track
+    m4a = phone_recordings["alac-44k-stereo.m4a"][1].read_bytes()
+    cover_art = struct.pack(">I4s", 100_008, b"udta") + bytes(100_000)
+    data = moov_with(m4a, cover_art)
+    moov_at = data.rindex(b"moov") - 4
+    key = "uploads/field-recorder-7/memo.m4a"
+
+    result = invoke(app, sample_event(key, upload(s3, key, data)))
+
+    # Then the moov's first 64 KiB, then the rest of it
+    assert (result["kind"], result["durationSeconds"]) == ("audio", 1.0)
+    assert get_calls == [
+        "bytes=0-65535",
+        f"bytes={moov_at}-{moov_at + 65535}",
+        f"bytes={moov_at + 65536}-{len(data) - 1}",
+    ]
+
+
+def test_a_moov_over_1_mib_is_refused_after_reading_1_mib_of_it(
+    s3: S3Client,
+    app: ModuleType,
+    get_calls: list[str],
+    phone_recordings: dict[str, tuple[Any, Path]],
+) -> None:
+    # Given a moov padded to 3 MB before its track
+    m4a = phone_recordings["alac-44k-stereo.m4a"][1].read_bytes()
+    data = moov_with(m4a, struct.pack(">I4s", 3_000_008, b"free") + bytes(3_000_000))
+    moov_at = data.rindex(b"moov") - 4
+    key = "uploads/field-recorder-7/memo.m4a"
+
+    result = invoke(app, sample_event(key, upload(s3, key, data)))
+
+    assert result["kind"] == "rejected"
+    assert (
+        "'moov' box (the track list) is 3000743 bytes, more than Inspect reads"
+        in (result["reason"])
+    )
+    assert get_calls == [
+        "bytes=0-65535",
+        f"bytes={moov_at}-{moov_at + 65535}",
+        f"bytes={moov_at + 65536}-{moov_at + 1024 * 1024 - 1}",
+    ]
+
+
+def test_caf_packet_table_after_the_audio_is_read_with_one_more_get(
+    s3: S3Client,
+    app: ModuleType,
+    get_calls: list[str],
+    phone_recordings: dict[str, tuple[Any, Path]],
+) -> None:
+    # Given FFmpeg's ALAC CAF, 149 KB, whose packet table (pakt) follows its audio
+    data = phone_recordings["alac-48k-stereo.caf"][1].read_bytes()
+    pakt_at = data.rindex(b"pakt")
+    key = "uploads/field-recorder-7/memo.caf"
+
+    result = invoke(app, sample_event(key, upload(s3, key, data)))
+
+    # Then its header (36 bytes: packets, valid frames, priming, remainder) is read there
+    assert (result["kind"], result["format"], result["durationSeconds"]) == ("audio", "caf", 2.0)
+    assert get_calls == ["bytes=0-65535", f"bytes={pakt_at}-{pakt_at + 35}"]
 
 
 @pytest.mark.parametrize(
