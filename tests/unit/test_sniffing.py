@@ -616,6 +616,13 @@ def test_compressed_wav_duration_comes_from_the_fact_chunk() -> None:
         (b"\x89PNG\r\n\x1a\n" + chunk(b"IDAT", bytes(13))[::-1], "png", "not a 13-byte IHDR"),
         (b"GIF89a\x00\x00\x00\x00" + bytes(20), "gif", "0x0 pixels"),
         (ogg_first_page(b"\x01vorbis" + struct.pack("<IBI", 0, 0, 44100)), "ogg", "0 channels"),
+        (caf(channels=0), "caf", "0 channels"),
+        (caf(rate=math.nan), "caf", "not a number"),
+        (
+            caf(b"aac ", packet=(0, 1024)).replace(b"caff\x00\x01", b"caff\x00\x02"),
+            "caf",
+            "version 2",
+        ),
     ],
 )
 def test_impossible_header_values_are_corrupt_headers(data: bytes, fmt: str, problem: str) -> None:
@@ -634,6 +641,7 @@ def test_impossible_header_values_are_corrupt_headers(data: bytes, fmt: str, pro
         (aiff(compression=b"ACE2"), "aiff", "compression 'ACE2'"),
         (ogg_first_page(b"\x7fFLAC\x01\x00" + bytes(30)), "ogg", "holds FLAC"),
         (ogg_first_page(b"\x80theora" + bytes(30)), "ogg", "holds Theora video"),
+        (caf(b"ima4", packet=(34, 64)), "caf", "CAF audio in IMA4 ADPCM"),
     ],
 )
 def test_supported_containers_with_unsupported_encodings(
@@ -896,11 +904,12 @@ def sniff_as_inspect(data: bytes, head_bytes: int = 65536) -> MediaInfo:
     two, as inspection.py reads them)."""
     head, tail = data[:head_bytes], b""
     info = sniff(head, len(data))
+    first = info.next_read[0] if info.next_read else 0
     for _ in range(2):
         if info.next_read is None:
             break
         start, stop = info.next_read
-        assert start == info.next_read[0] and stop <= len(data)
+        assert start == first + len(tail) < stop <= len(data)  # one run of bytes, in the file
         tail += data[start:stop]
         info = sniff(head, len(data), tail)
     return info
@@ -1210,3 +1219,109 @@ def test_a_faststart_moov_longer_than_the_head_needs_no_more_once_every_track_is
     info = sniff(data[:4096], len(data))
 
     assert (info.complete, info.duration_seconds, info.codec) == (True, 3.0, "aac-lc")
+
+
+@pytest.mark.parametrize(
+    ("subtype", "codec", "bits"),
+    [("PCM_16", "pcm", 16), ("PCM_24", "pcm", 24), ("FLOAT", "float", 32), ("ULAW", "ulaw", 8)],
+)
+def test_caf_written_by_libsndfile_has_an_exact_duration(
+    subtype: str, codec: str, bits: int
+) -> None:
+    info = sniff(soundfile_audio("CAF", subtype, seconds=1.25, rate=22050, channels=2))
+
+    assert (info.format, info.content_type) == ("caf", "audio/x-caf")
+    assert info.duration_seconds == pytest.approx(1.25, abs=1e-4)
+    assert (info.sample_rate, info.channels, info.bits, info.codec) == (22050, 2, bits, codec)
+
+
+def test_caf_packet_table_counts_the_frames_of_variable_packets() -> None:
+    # Given Apple's layout: ALAC (16-bit source) with its packet table before the audio
+    table = pakt(packets=12, valid_frames=45_000, priming=0, remainder=4152)
+    alac = caf(b"alac", rate=48000.0, packet=(0, 4096), flags=1, before_data=table)
+    # and AAC, whose magic cookie is an ES descriptor
+    cookie = caf_chunk(b"kuki", esds(bit_fields((5, 5), (6, 4), (2, 4), (3, 4), (2, 5)))[12:])
+    aac = caf(b"aac ", rate=48000.0, packet=(0, 1024), before_data=cookie + table)
+
+    assert astuple(sniff(alac)) == ("alac", 48000, 1, 16, 45_000 / 48000)
+    assert astuple(sniff(aac)) == ("he-aac", 48000, 1, 0, 45_000 / 48000)
+
+
+def test_caf_packet_table_after_the_audio_is_asked_for_where_it_starts() -> None:
+    table = pakt(packets=12, valid_frames=45_000, priming=0, remainder=4152)
+    data = caf(b"alac", rate=48000.0, packet=(0, 4096), audio=bytes(100_000), after_data=table)
+    pakt_at = data.rindex(b"pakt")
+
+    assert sniff(data[:4096], len(data)).next_read == (pakt_at, pakt_at + 36)
+    assert sniff(data[:4096], len(data), data[pakt_at:]).duration_seconds == 45_000 / 48000
+    # Without a packet table, how long it is is not known
+    unknown = sniff(data[:pakt_at])
+    assert (unknown.duration_seconds, unknown.duration_known) == (0.0, False)
+
+
+def test_caf_data_of_unknown_size_runs_to_the_end_and_a_cut_one_is_refused() -> None:
+    assert sniff(caf(audio=bytes(16000), data_size=-1)).duration_seconds == 1.0
+    with pytest.raises(CorruptHeader, match="truncated"):
+        sniff(caf(audio=bytes(16000))[:-100])
+
+
+def test_adts_behind_an_id3_tag_and_its_estimate_from_the_head() -> None:
+    data = phone_audio()["aac-lc-44k-stereo.aac"]
+    whole = sniff(data)
+
+    # 131 frames of 1024 samples: the 3 s of the signal, priming and padding
+    assert (whole.duration_seconds, whole.codec) == (131 * 1024 / 44100, "aac-lc")
+    assert sniff(id3v2(300) + data).duration_seconds == whole.duration_seconds
+    # From a head of 16 KiB: the mean frame size there, over the whole file, an estimate
+    # (this file ends in larger frames than it starts with), exact for a constant bitrate
+    estimate = sniff(data[:16384], len(data)).duration_seconds
+    assert estimate == pytest.approx(whole.duration_seconds, rel=0.05)
+    constant = adts_frame(300) * 2000
+    assert sniff(constant[:16384], len(constant)).duration_seconds == 2000 * 1024 / 44100
+
+
+def adts_frame(length: int, profile: int = 1, rate_index: int = 4, channels: int = 2) -> bytes:
+    """An ADTS frame of `length` bytes: header without CRC (one raw block), zero payload."""
+    header = bytes(
+        [
+            0xFF,
+            0xF1,
+            profile << 6 | rate_index << 2 | channels >> 2,
+            (channels & 3) << 6 | length >> 11,
+            length >> 3 & 0xFF,
+            (length & 7) << 5 | 0x1F,
+            0xFC,
+        ]
+    )
+    return header + bytes(length - 7)
+
+
+def test_adts_whose_rate_changes_or_with_aac_ssr_is_refused() -> None:
+    data = bytearray(phone_audio()["aac-lc-44k-stereo.aac"])
+    ssr = data.copy()
+    ssr[2] = ssr[2] & 0x3F | 2 << 6  # profile 2: AAC SSR, which FFmpeg does not decode
+    second = data.index(b"\xff\xf1", 7)
+    data[second + 2] ^= 0x04  # the second frame's rate index
+
+    with pytest.raises(UnsupportedEncoding, match="AAC SSR"):
+        sniff(bytes(ssr))
+    with pytest.raises(CorruptHeader, match="changes the sample rate"):
+        sniff(bytes(data))
+
+
+def test_amr_duration_counts_20_ms_frames_or_estimates_from_the_head() -> None:
+    data = amr_wb(frames=3000)
+
+    assert sniff(data).duration_seconds == 60.0
+    assert sniff(data[:4096], len(data)).duration_seconds == 60.0  # one mode: one size
+
+
+@pytest.mark.parametrize(
+    ("magic", "fmt"), [(b"#!AMR_MC1.0\n", "amr"), (b"#!AMR-WB_MC1.0\n", "amr-wb")]
+)
+def test_multichannel_amr_is_refused_by_name(magic: bytes, fmt: str) -> None:
+    with pytest.raises(UnsupportedEncoding) as raised:
+        sniff(magic + struct.pack(">I", 2) + bytes(300))
+
+    assert raised.value.format == fmt
+    assert f"multichannel AMR ({magic.decode().strip()})" in str(raised.value)

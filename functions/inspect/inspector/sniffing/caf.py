@@ -148,9 +148,10 @@ def _frames(chunks: _Chunks, buf: bytes, size: int, tail: bytes) -> int | None:
 
 
 def _bits(chunks: _Chunks, buf: bytes) -> int:
+    """Bits per sample of PCM and of ALAC's source; 0 for lossy AAC."""
     desc = chunks.desc
     if desc.format_id != b"alac":
-        return desc.bits
+        return 0 if desc.format_id == b"aac " else desc.bits
     if desc.flags in _ALAC_BITS or chunks.cookie is None:
         return _ALAC_BITS.get(desc.flags, 0)
     # The cookie is an ALACSpecificConfig (Apple), or one inside `frma` and `alac` atoms
