@@ -7,6 +7,8 @@ import hashlib
 import io
 import math
 import struct
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,7 +26,10 @@ from inspector.inspection import (
     inspect_object,
 )
 from inspector.settings import InspectSettings
+from inspector.sniffing import content_type_of
 from PIL import Image
+
+from mediaflow.corpora.phone_audio import PhoneRecording, write_video_mp4
 
 MEDIA_ID = "a2b8c310cf62a203d6d6a42128ca52da4dab8ff621ac5b4fa5e6a7a43c09a5e5"
 VERSION = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
@@ -404,6 +409,71 @@ def test_unsupported_encoding_is_rejected() -> None:
 
     assert result["reason"] == (
         "WAV file uses an unsupported encoding: WAV format tag 0x0161 is not supported"
+    )
+
+
+# --- phone and recorder audio ---------------------------------------------------------------
+
+
+def test_phone_recordings_are_accepted_as_audio_of_their_format(
+    phone_recordings: dict[str, tuple[PhoneRecording, Path]],
+) -> None:
+    for name, (recording, path) in phone_recordings.items():
+        data = path.read_bytes()
+        if len(data) > 65536:
+            continue  # read with more GETs: tests/unit/test_inspect_handler.py
+
+        result = verdict(data, key=f"uploads/phone-3/{name}")
+
+        assert (result["kind"], result["format"], result["reason"]) == (
+            "audio",
+            recording.format,
+            "",
+        ), name
+        assert result["contentType"] == content_type_of(recording.format)
+        assert result["durationSeconds"] == pytest.approx(recording.seconds, rel=0.02), name
+
+
+def test_mpeg4_with_a_video_track_is_rejected_saying_so(tmp_path: Path) -> None:
+    data = write_video_mp4(tmp_path / "clip.mp4").read_bytes()
+
+    result = verdict(data, key="uploads/phone-3/clip.mp4")
+
+    assert (result["kind"], result["format"], result["contentType"]) == (
+        "rejected",
+        "mp4",
+        "audio/mp4",
+    )
+    assert result["reason"] == (
+        "MPEG-4 audio file uses an unsupported encoding: "
+        "it holds a video track (Mediaflow takes audio-only MPEG-4 files)"
+    )
+
+
+def test_phone_audio_gets_the_same_limits(
+    phone_recordings: dict[str, tuple[PhoneRecording, Path]],
+) -> None:
+    data = phone_recordings["aac-lc-48k-stereo.m4a"][1].read_bytes()
+    settings = replace(SETTINGS, max_audio_seconds=2)
+
+    result = decide(request(), stored(data), data, settings)
+
+    assert result["reason"] == "audio is 3 seconds long; the limit is MaxAudioSeconds=2"
+
+
+def test_a_header_that_goes_on_past_the_bytes_read_is_rejected(
+    phone_recordings: dict[str, tuple[PhoneRecording, Path]],
+) -> None:
+    # Given an M4A whose moov follows 66 KB of media, and only its first 64 KiB
+    data = phone_recordings["alac-44k-stereo.m4a"][1].read_bytes()
+    moov_at = data.rindex(b"moov") - 4
+
+    result = verdict(data)
+
+    # Then, its tracks unread, nothing is assumed about them
+    assert (result["kind"], result["format"]) == ("rejected", "mp4")
+    assert result["reason"] == (
+        f"MPEG-4 audio header goes on at bytes {moov_at}-{len(data)}, past what Inspect reads"
     )
 
 
