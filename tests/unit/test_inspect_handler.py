@@ -165,6 +165,12 @@ def test_long_ogg_duration_is_read_from_the_last_page(
     assert get_calls == ["bytes=0-65535", f"bytes={len(data) - 65536}-{len(data) - 1}"]
 
 
+@pytest.fixture
+def alac_m4a(phone_recordings: dict[str, tuple[Any, Path]]) -> bytes:
+    """FFmpeg's ALAC M4A of 67 KB, whose moov (735 bytes) follows its media data."""
+    return phone_recordings["alac-44k-stereo.m4a"][1].read_bytes()
+
+
 def moov_with(m4a: bytes, inserted: bytes) -> bytes:
     """An M4A whose moov (after its media data) holds `inserted` first, as cover art in a
     `udta` or padding in a `free` box before the tracks."""
@@ -174,38 +180,31 @@ def moov_with(m4a: bytes, inserted: bytes) -> bytes:
     return m4a[:moov_at] + struct.pack(">I4s", moov_size + len(inserted), b"moov") + inserted + moov
 
 
+def inspect_memo(s3: S3Client, app: ModuleType, data: bytes, extension: str) -> dict[str, Any]:
+    key = f"uploads/field-recorder-7/memo{extension}"
+    return invoke(app, sample_event(key, upload(s3, key, data)))
+
+
 def test_m4a_with_its_moov_after_the_media_is_read_with_one_more_get(
-    s3: S3Client,
-    app: ModuleType,
-    get_calls: list[str],
-    phone_recordings: dict[str, tuple[Any, Path]],
+    s3: S3Client, app: ModuleType, get_calls: list[str], alac_m4a: bytes
 ) -> None:
-    # Given an ALAC M4A of 67 KB whose moov, 735 bytes, follows the media data, as FFmpeg writes
-    data = phone_recordings["alac-44k-stereo.m4a"][1].read_bytes()
-    moov_at = data.rindex(b"moov") - 4
-    key = "uploads/field-recorder-7/memo.m4a"
+    moov_at = alac_m4a.rindex(b"moov") - 4
 
-    result = invoke(app, sample_event(key, upload(s3, key, data)))
+    result = inspect_memo(s3, app, alac_m4a, ".m4a")
 
-    # Then the head's box walk gives the moov's offset, and one GET reads it
+    # The head's box walk gives the moov's offset, and one GET reads it
     assert (result["kind"], result["format"], result["durationSeconds"]) == ("audio", "mp4", 1.0)
-    assert get_calls == ["bytes=0-65535", f"bytes={moov_at}-{len(data) - 1}"]
+    assert get_calls == ["bytes=0-65535", f"bytes={moov_at}-{len(alac_m4a) - 1}"]
 
 
 def test_a_moov_longer_than_64_kib_is_read_in_two_gets_sized_from_its_header(
-    s3: S3Client,
-    app: ModuleType,
-    get_calls: list[str],
-    phone_recordings: dict[str, tuple[Any, Path]],
+    s3: S3Client, app: ModuleType, get_calls: list[str], alac_m4a: bytes
 ) -> None:
     # Given that M4A with 100 KB of cover art in its moov, before the track
-    m4a = phone_recordings["alac-44k-stereo.m4a"][1].read_bytes()
-    cover_art = struct.pack(">I4s", 100_008, b"udta") + bytes(100_000)
-    data = moov_with(m4a, cover_art)
+    data = moov_with(alac_m4a, struct.pack(">I4s", 100_008, b"udta") + bytes(100_000))
     moov_at = data.rindex(b"moov") - 4
-    key = "uploads/field-recorder-7/memo.m4a"
 
-    result = invoke(app, sample_event(key, upload(s3, key, data)))
+    result = inspect_memo(s3, app, data, ".m4a")
 
     # Then the moov's first 64 KiB, then the rest of it
     assert (result["kind"], result["durationSeconds"]) == ("audio", 1.0)
@@ -217,18 +216,13 @@ def test_a_moov_longer_than_64_kib_is_read_in_two_gets_sized_from_its_header(
 
 
 def test_a_moov_over_1_mib_is_refused_after_reading_1_mib_of_it(
-    s3: S3Client,
-    app: ModuleType,
-    get_calls: list[str],
-    phone_recordings: dict[str, tuple[Any, Path]],
+    s3: S3Client, app: ModuleType, get_calls: list[str], alac_m4a: bytes
 ) -> None:
     # Given a moov padded to 3 MB before its track
-    m4a = phone_recordings["alac-44k-stereo.m4a"][1].read_bytes()
-    data = moov_with(m4a, struct.pack(">I4s", 3_000_008, b"free") + bytes(3_000_000))
+    data = moov_with(alac_m4a, struct.pack(">I4s", 3_000_008, b"free") + bytes(3_000_000))
     moov_at = data.rindex(b"moov") - 4
-    key = "uploads/field-recorder-7/memo.m4a"
 
-    result = invoke(app, sample_event(key, upload(s3, key, data)))
+    result = inspect_memo(s3, app, data, ".m4a")
 
     assert result["kind"] == "rejected"
     assert (
@@ -251,9 +245,8 @@ def test_caf_packet_table_after_the_audio_is_read_with_one_more_get(
     # Given FFmpeg's ALAC CAF, 149 KB, whose packet table (pakt) follows its audio
     data = phone_recordings["alac-48k-stereo.caf"][1].read_bytes()
     pakt_at = data.rindex(b"pakt")
-    key = "uploads/field-recorder-7/memo.caf"
 
-    result = invoke(app, sample_event(key, upload(s3, key, data)))
+    result = inspect_memo(s3, app, data, ".caf")
 
     # Then its header (36 bytes: packets, valid frames, priming, remainder) is read there
     assert (result["kind"], result["format"], result["durationSeconds"]) == ("audio", "caf", 2.0)
