@@ -23,7 +23,7 @@ from inspector.sniffing.audio import check_audio
 from inspector.sniffing.id3 import audio_start
 from inspector.sniffing.media import MediaInfo
 from inspector.sniffing.mpeg4_audio import SAMPLES_PER_FRAME, aac_channels, aac_codec, aac_rate
-from inspector.sniffing.reading import MAX_STEPS, NeedMoreBytes, read_bytes
+from inspector.sniffing.reading import MAX_STEPS, NeedMoreBytes, read_bytes, read_int
 
 _TRAILING_TAGS = (b"TAG", b"APETAGEX")  # ID3v1 and APE tags that taggers append
 
@@ -64,7 +64,7 @@ def _walk_frames(buf: bytes, size: int, start: int, rate_index: int) -> tuple[in
         length = adts_frame_length(buf, pos)
         if not length:
             raise CorruptHeader("aac", f"no ADTS frame header at byte {pos} (damaged data)")
-        if buf[pos + 2] >> 2 & 0x0F != rate_index:
+        if read_int("B", buf, pos + 2) >> 2 & 0x0F != rate_index:
             raise CorruptHeader("aac", f"the frame at byte {pos} changes the sample rate")
         if pos + length > size:
             raise CorruptHeader(
@@ -72,7 +72,7 @@ def _walk_frames(buf: bytes, size: int, start: int, rate_index: int) -> tuple[in
             )
         if pos + length > len(buf):
             break
-        blocks += (buf[pos + 6] & 0x03) + 1
+        blocks += (read_int("B", buf, pos + 6) & 0x03) + 1  # raw data blocks, less 1
         pos += length
     if pos == start:  # not one whole frame in the bytes given
         raise NeedMoreBytes

@@ -17,7 +17,7 @@ from mediakit.audio_containers import AMR_NB_MAGIC, AMR_NB_MC_MAGIC, AMR_WB_MAGI
 
 from inspector.errors import CorruptHeader, UnsupportedEncoding
 from inspector.sniffing.media import MediaInfo
-from inspector.sniffing.reading import MAX_STEPS, NeedMoreBytes
+from inspector.sniffing.reading import MAX_STEPS, NeedMoreBytes, read_int
 
 FRAME_SECONDS = 0.02
 # Bytes of a frame, header included, by frame type (3GPP TS 26.101 and 26.201 give the bits;
@@ -57,7 +57,7 @@ def _walk_frames(
             return pos, frames, True
         if pos >= len(buf):
             break
-        header = buf[pos]
+        header = read_int("B", buf, pos)
         if header & 0x83:  # the padding bits around frame type and quality must be 0
             raise CorruptHeader(fmt, f"byte {pos} is not a frame header (damaged data)")
         length = frame_bytes[header >> 3 & 0x0F]
