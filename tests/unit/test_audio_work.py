@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from inspector.inspection import InspectRequest, StoredObject, decide
 from inspector.settings import DEFAULT_MAX_AUDIO_SAMPLES, InspectSettings
 from inspector.sniffing import MediaInfo, sniff
 
+from mediaflow.corpora.phone_audio import PhoneRecording
 from mediaflow.localcloud.template import Stack, load_template
 from tests.conftest import ROOT
 
@@ -130,6 +132,25 @@ def test_each_codec_cost_applies_to_what_sniffing_reports(
     sf.write(buffer, np.zeros((rate, channels), dtype="float32"), rate, format=fmt, subtype=subtype)
 
     media = sniff(buffer.getvalue())
+
+    assert DECODE_COST.get(media.codec, ("", 1))[1] == cost, media.codec
+
+
+@pytest.mark.parametrize(
+    ("name", "cost"),
+    [
+        ("aac-lc-48k-stereo.m4a", 1),
+        ("he-aac-v2.m4a", 1),  # implicit signalling: its header says AAC-LC (see DECODE_COST)
+        ("alac-48k-stereo.caf", 3),
+        ("alac-44k-stereo.m4a", 3),
+        ("amr-nb-8k-mono.3gp", 11),
+        ("amr-wb.awb", 8),
+    ],
+)
+def test_phone_codecs_cost_what_they_take_to_decode(
+    name: str, cost: int, phone_recordings: dict[str, tuple[PhoneRecording, Path]]
+) -> None:
+    media = sniff(phone_recordings[name][1].read_bytes())
 
     assert DECODE_COST.get(media.codec, ("", 1))[1] == cost, media.codec
 

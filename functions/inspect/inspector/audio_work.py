@@ -11,9 +11,13 @@ vCPU at 1769 MB: https://docs.aws.amazon.com/lambda/latest/dg/configuration-memo
 slowest recordings of each kind ran at, in million samples per CPU second:
 
     PCM WAV/AIFF/AU 58-110, FLAC 34-66, MS ADPCM 35, MP3 28, IMA ADPCM 23, Vorbis 14 (at
-    560 kbit/s), Opus 5.1 (at 510 kbit/s), GSM 6.10 5.3
+    560 kbit/s), Opus 5.1 (at 510 kbit/s), GSM 6.10 5.3; through FFmpeg (60 s files, 2026-11-28):
+    AAC-LC 38-50, HE-AACv2 24.5, ALAC 15.8-18.7, AMR-WB 4.3, AMR-NB 3.1
 
-FLAC's slowest, 34, is the reference; each cost is its ratio to it, rounded up.
+FLAC's slowest, 34, is the reference; each cost is its ratio to it, rounded up. A header with
+implicit HE-AAC signalling says half the rate (and mono for HE-AACv2), so its samples are
+undercounted up to four times; MaxAudioSeconds still bounds it (2 h of 48 kHz stereo HE-AAC is
+691200000 samples, 1382400000 at its cost, under the default limit).
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ DECODE_COST: dict[str, tuple[str, int]] = {
     "vorbis": ("Vorbis", 3),
     "opus": ("Opus", 8),
     "gsm610": ("GSM 6.10", 8),
+    "he-aac": ("HE-AAC", 2),
+    "he-aac-v2": ("HE-AACv2", 2),
+    "alac": ("ALAC", 3),
+    "amr-wb": ("AMR-WB", 8),
+    "amr-nb": ("AMR", 11),
 }
 
 
