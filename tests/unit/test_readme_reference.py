@@ -37,7 +37,9 @@ def readme_table(section: str) -> list[list[str]]:
     text = README.read_text()
     match = re.search(rf"^##+ {re.escape(section)}\n(.*?)(?=^## )", text, re.M | re.S)
     assert match, f"README.md has no section '{section}'"
-    lines = [line for line in match.group(1).splitlines() if line.startswith("|")]
+    table = re.search(r"^\|.*?(?=^[^|]|\Z)", match.group(1), re.M | re.S)
+    assert table, f"README.md's section '{section}' has no table"
+    lines = table.group(0).splitlines()
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
 
 
