@@ -5,7 +5,9 @@
 Inputs are generated into a temporary directory and deleted afterwards: a 48 kHz stereo 16-bit
 field recording (`mediaflow.corpora.audio.field_recording`, one rendered minute looped), as a
 10-minute WAV and FLAC for speed, and as a 1-minute and a 60-minute WAV (~690 MB, written block
-by block) for memory.
+by block) for memory; and phone audio (`mediaflow.corpora.phone_audio.write_long_aac_m4a`: the
+corpus tones as AAC-LC at 128 kb/s in an M4A, 48 kHz stereo), 10 minutes for speed, 1 and 60
+minutes for memory. Encoding the 60-minute M4A takes about a minute.
 
 - anchor, the decode floor: `for _ in soundfile.blocks(path, blocksize=65536,
   dtype="float32"): pass`, i.e. libsndfile decoding every block and nothing else.
@@ -15,14 +17,20 @@ by block) for memory.
   above 1769 MB, where Lambda gives more than one vCPU).
 - mediaflow, one thread: the same with `read_ahead=False`, blocks decoded eight at a time and
   then measured: the handler's choice at 1769 MB and below, so at the template's 1024 MB.
+- for the AAC M4A, the anchor is FFmpeg's decode floor: PyAV demuxing every packet and decoding
+  every frame, touching none (`for packet in container.demux(stream): for _ in
+  decode(packet): pass`, the calls the FFmpeg path itself makes); the analysis decodes on one
+  thread whatever `read_ahead` says.
 
 Times are medians of interleaved rounds in this one process, after one warm-up run each (the
 files are then in the page cache, as the Lambda's freshly written /tmp file is). BLAS runs on
-one thread, as the handler sets it. Peak memory is measured in a fresh process per run: after
-the imports, the kernel's peak-RSS mark is reset (`/proc/self/clear_refs`), the file is
-analysed, and the new peak (VmHWM) minus the RSS before is reported. RSS sees libsndfile's
-native buffers as well as numpy's. Cold starts are measured for every handler by
-bench/coldstart.py.
+one thread, as the handler sets it. Peak memory is measured in a fresh process per run that
+imports the analysis and nothing else of the bench: after the imports, the kernel's peak-RSS
+mark is reset (`/proc/self/clear_refs`), the file is analysed, and the new peak (VmHWM) minus
+the RSS before is reported ("growth"); for the M4A also the process's whole peak RSS (VmHWM,
+imports included: what the research note's ru_maxrss of a fresh process measured). RSS sees
+libsndfile's and FFmpeg's native buffers as well as numpy's. Cold starts are measured for
+every handler by bench/coldstart.py.
 """
 
 from __future__ import annotations
@@ -54,16 +62,29 @@ import soundfile as sf  # noqa: E402
 from audio_analyzer.analysis import DEFAULTS, analyze_audio  # noqa: E402
 
 from mediaflow.corpora.audio import field_recording, looped, write_audio  # noqa: E402
+from mediaflow.corpora.phone_audio import write_long_aac_m4a  # noqa: E402
 
 BLOCK_FRAMES = DEFAULTS.block_frames  # the decode floor reads blocks of the function's size
 ONE_THREAD = dataclasses.replace(DEFAULTS, read_ahead=False)
 SPEED_TARGETS = {"WAV": 5.0, "FLAC": 1.5}  # analysis time / decode floor, at most
+AAC_SPEED_TARGET = 1.5  # analysis time of the 10-minute AAC M4A / FFmpeg's decode floor
 MEMORY_TARGET = 1.25  # peak memory on the 60-minute file / on the 1-minute file, at most
 
 
 def decode_floor(path: Path) -> None:
     for _ in sf.blocks(path, blocksize=BLOCK_FRAMES, dtype="float32"):
         pass
+
+
+def ffmpeg_decode_floor(path: Path) -> None:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        decode = stream.codec_context.decode
+        for packet in container.demux(stream):
+            for _ in decode(packet):
+                pass
 
 
 def mediaflow(path: Path) -> None:
@@ -88,34 +109,77 @@ def medians(
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def _status(field: str) -> int:
-    """A `/proc/self/status` field in KiB."""
+# The memory child: a fresh interpreter holding what the function imports and no more (the bench's
+# own imports, moto among them, would make ru_maxrss about the bench, not the function).
+_MEMORY_CHILD = """
+import json, sys
+from pathlib import Path
+import audio_analyzer.ffmpeg_decoding  # an import, not the file's memory
+from audio_analyzer.analysis import analyze_audio
+
+def status(field):
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/self/status")
+
+imports = status("VmHWM")
+Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+before = status("VmRSS")
+analyze_audio(sys.argv[1])
+peak = status("VmHWM")
+print(json.dumps({"peak_kib": peak - before, "process_kib": max(imports, peak)}))
+"""
 
 
-def measure_memory(path: Path) -> None:
-    """Child process: peak RSS growth while analysing `path`, printed as JSON (KiB)."""
-    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
-    before = _status("VmRSS")
-    analyze_audio(path, DEFAULTS)
-    print(json.dumps({"peak_kib": _status("VmHWM") - before}))
-
-
-def peak_memory(path: Path, runs: int) -> float:
-    """Median peak RSS growth in MiB over `runs` fresh processes."""
-    peaks = []
+def peak_memory(path: Path, runs: int) -> dict[str, float]:
+    """Medians over `runs` fresh processes, in MiB: "growth", the peak RSS growth while
+    analysing `path` (after the imports), and "process", the whole process's peak RSS. (Not
+    ru_maxrss: Linux keeps it across execve, so a child started by fork reports at least the
+    bench's own RSS; VmHWM belongs to the child's memory.)"""
+    function_path = Stack(ROOT).function("AudioFunction").python_path
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, function_path))}
+    growth, whole = [], []
     for _ in range(runs):
         child = subprocess.run(
-            [sys.executable, __file__, "--memory-of", str(path)],
+            [sys.executable, "-c", _MEMORY_CHILD, str(path)],
+            env=environment,
             check=True,
             capture_output=True,
             text=True,
         )
-        peaks.append(json.loads(child.stdout)["peak_kib"] / 1024)
-    return statistics.median(peaks)
+        peaks = json.loads(child.stdout)
+        growth.append(peaks["peak_kib"] / 1024)
+        whole.append(peaks["process_kib"] / 1024)
+    return {"growth": statistics.median(growth), "process": statistics.median(whole)}
+
+
+def phone_audio_rows(directory: Path, rounds: int) -> list[str]:
+    """The AAC M4A's rows: analysis time against FFmpeg's decode floor, and peak memory of 60
+    minutes against 1 minute (the growth while analysing, and the whole process's peak)."""
+    import av
+
+    print(f"PyAV {av.__version__}, FFmpeg {av.ffmpeg_version_info}", file=sys.stderr)
+    path = write_long_aac_m4a(directory / "10-minutes.m4a", 600.0)
+    print(f"timing {path.name} ({path.stat().st_size / 2**20:.0f} MiB)", file=sys.stderr)
+    sides = {"floor": ffmpeg_decode_floor, "one thread": mediaflow_one_thread}
+    times = medians(path, sides, rounds)
+    path.unlink()
+    ratio = times["one thread"] / times["floor"]
+    case = "analysis, 10-min 48 kHz stereo AAC M4A (one thread)"
+    value, floor = f"{times['one thread']:.3f} s", f"{times['floor']:.3f} s"
+    rows = [row(case, "FFmpeg decode floor", value, floor, ratio, AAC_SPEED_TARGET)]
+    paths = {}
+    for minutes in (1, 60):
+        paths[minutes] = write_long_aac_m4a(directory / f"{minutes}-minutes.m4a", minutes * 60.0)
+        size = paths[minutes].stat().st_size / 2**20
+        print(f"memory of {paths[minutes].name} ({size:.0f} MiB)", file=sys.stderr)
+    peaks = {minutes: peak_memory(path, runs=3) for minutes, path in paths.items()}
+    for what in ("growth", "process"):
+        memory = (f"{peaks[60][what]:.1f} MiB", f"{peaks[1][what]:.1f} MiB")
+        case = f"peak memory ({what}), 60-min AAC M4A"
+        ratio = peaks[60][what] / peaks[1][what]
+        rows.append(row(case, "1-min AAC M4A", *memory, ratio, MEMORY_TARGET))
+    return rows
 
 
 def row(case: str, anchor: str, value: str, anchor_value: str, ratio: float, target: float) -> str:
@@ -128,11 +192,7 @@ def row(case: str, anchor: str, value: str, anchor_value: str, ratio: float, tar
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per side")
-    parser.add_argument("--memory-of", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.memory_of:
-        measure_memory(args.memory_of)
-        return
 
     started = time.perf_counter()
     print(
@@ -161,10 +221,11 @@ def main() -> None:
         for minutes in (1, 60):
             path = write_audio(directory / f"{minutes}-minutes.wav", recording, minutes * 60.0)
             print(f"memory of {path.name} ({path.stat().st_size / 2**20:.0f} MiB)", file=sys.stderr)
-            peaks[minutes] = peak_memory(path, runs=3)
+            peaks[minutes] = peak_memory(path, runs=3)["growth"]
             path.unlink()
-    memory = (f"{peaks[60]:.1f} MiB", f"{peaks[1]:.1f} MiB", peaks[60] / peaks[1])
-    rows.append(row("peak memory, 60-min WAV", "1-min WAV", *memory, MEMORY_TARGET))
+        memory = (f"{peaks[60]:.1f} MiB", f"{peaks[1]:.1f} MiB", peaks[60] / peaks[1])
+        rows.append(row("peak memory, 60-min WAV", "1-min WAV", *memory, MEMORY_TARGET))
+        rows.extend(phone_audio_rows(directory, args.rounds))
 
     print("| case | anchor | median | anchor median | ratio | target | holds |")
     print("|---|---|---|---|---|---|---|")

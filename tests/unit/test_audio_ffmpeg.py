@@ -19,6 +19,7 @@ import pytest
 import soundfile as sf
 from audio_analyzer.analysis import AudioAnalysis, analyze_audio
 from audio_analyzer.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMediaType
+from audio_analyzer.ffmpeg_decoding import frame_blocks
 from audio_analyzer.loudness import k_weighting_sections
 from audio_analyzer.settings import AudioSettings
 
@@ -294,3 +295,36 @@ def test_ffmpeg_is_loaded_only_for_a_file_that_needs_it(
     result = run_python(script, cwd=ROOT, pythonpath=lambda_pythonpath("AudioFunction"))
 
     assert result.stdout.split() == ["False", "True"], result.stderr
+
+
+@pytest.mark.parametrize("sample_format", ["fltp", "flt", "s16p", "s16", "s32p", "u8", "dblp"])
+def test_every_sample_format_becomes_the_same_float32_blocks(sample_format: str) -> None:
+    """FFmpeg's decoders put out planar float (AAC, AMR) or planar integers (ALAC); any other
+    layout of samples is converted as well, in blocks of whole hops."""
+    rate, hop, per_frame = 8000, 800, 1000
+    signal = tones(rate, 2).seconds(1.0).T  # (2, 8000) within ±0.5
+    dtype, scale, offset = {
+        "flt": (np.float32, 1.0, 0),
+        "s16": (np.int16, 2.0**15, 0),
+        "s32": (np.int32, 2.0**31, 0),
+        "u8": (np.uint8, 2.0**7, 128),
+        "dbl": (np.float64, 1.0, 0),
+    }[sample_format.removesuffix("p")]
+    coded = (signal * scale + offset).round() if scale != 1.0 else signal
+    frames = []
+    for start in range(0, signal.shape[1], per_frame):
+        part = np.ascontiguousarray(coded[:, start : start + per_frame], dtype=dtype)
+        if not sample_format.endswith("p"):
+            part = part.T.reshape(1, -1)  # interleaved
+        frame = av.AudioFrame.from_ndarray(part, format=sample_format, layout="stereo")
+        frame.sample_rate = rate
+        frames.append(frame)
+
+    blocks = [
+        block.copy() for block in frame_blocks(frames[0], iter(frames[1:]), 2, None, 1600, hop)
+    ]
+
+    # Whole 800-frame hops of 1600 to 2400 frames, whatever the 1000-frame frames.
+    assert [block.shape[1] for block in blocks] == [1600, 2400, 1600, 2400]
+    assert all(block.dtype == np.float32 for block in blocks)
+    np.testing.assert_allclose(np.concatenate(blocks, axis=1), signal, atol=1.5 / scale)

@@ -90,7 +90,7 @@ def ffmpeg_audio(source: Source, container: str, max_seconds: float) -> Iterator
         def blocks(block_frames: int, hop: int) -> Blocks:
             # Trimmed to the declared length only where the header knows it exactly.
             length = None if counted is not None else declared
-            return _hop_blocks(first, frames, channels, length, block_frames, hop)
+            return frame_blocks(first, frames, channels, length, block_frames, hop)
 
         yield DecodedAudio(
             rate,
@@ -181,7 +181,7 @@ def _frames(opened: InputContainer, stream: AudioStream) -> Iterator[AudioFrame]
         raise CorruptMedia(f"cannot decode the audio: {_reason(error)}") from error
 
 
-def _hop_blocks(
+def frame_blocks(
     first: AudioFrame,
     frames: Iterator[AudioFrame],
     channels: int,
@@ -203,7 +203,7 @@ def _hop_blocks(
     dtype, scale, offset = _SAMPLE_TYPES[format_name.removesuffix("p")]
     planar = first.format.is_planar
     planes, width = (channels, 1) if planar else (1, channels)  # planes, samples per frame
-    convert = dtype is not np.float32 or not planar
+    convert = dtype is not np.float32 or width > 1  # interleaved channels need a transpose
     parts: list[list[npt.NDArray[Any]]] = [[] for _ in range(planes)]
     buffers = [np.empty((channels, 0), dtype=np.float32) for _ in range(2)]
     turn, fill, done = 0, 0, 0  # frames in `parts`, frames handed out
@@ -222,7 +222,7 @@ def _hop_blocks(
         out = buffers[turn % 2][:, :fill]
         source = samples if planar else samples.reshape(fill, channels).T
         if offset:
-            np.subtract(source, offset, out=out, casting="unsafe")
+            np.subtract(source, np.float32(offset), out=out)  # in float: uint8 would wrap
             out *= scale
         else:
             np.multiply(source, scale, out=out, casting="unsafe")
