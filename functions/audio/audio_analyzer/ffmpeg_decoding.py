@@ -205,6 +205,8 @@ def frame_blocks(
     planes, width = (channels, 1) if planar else (1, channels)  # planes, samples per frame
     convert = dtype is not np.float32 or width > 1  # interleaved channels need a transpose
     parts: list[list[npt.NDArray[Any]]] = [[] for _ in range(planes)]
+    first_parts = parts[0]  # each list is refilled in place, never replaced
+    from_buffer: Any = np.frombuffer
     buffers = [np.empty((channels, 0), dtype=np.float32) for _ in range(2)]
     turn, fill, done = 0, 0, 0  # frames in `parts`, frames handed out
 
@@ -237,9 +239,17 @@ def frame_blocks(
             raise CorruptMedia("the stream changes its number of channels")
         if length is not None and done + fill + count >= length:
             count = length - done - fill  # the end padding (MP4, CAF) is not audio
-        # PyAV's planes export the buffer protocol, which numpy's stubs do not list.
-        for plane_parts, plane in zip(parts, frame_planes, strict=True):
-            plane_parts.append(np.frombuffer(plane, dtype, count * width))  # type: ignore[call-overload]
+        # PyAV's planes export the buffer protocol, which numpy's stubs do not list. Mono and
+        # stereo are written out: a loop over the planes costs twice what the copies do.
+        size = count * width
+        if planes == 1:
+            first_parts.append(from_buffer(frame_planes[0], dtype, size))
+        elif planes == 2:
+            first_parts.append(from_buffer(frame_planes[0], dtype, size))
+            parts[1].append(from_buffer(frame_planes[1], dtype, size))
+        else:
+            for plane_parts, plane in zip(parts, frame_planes, strict=True):
+                plane_parts.append(from_buffer(plane, dtype, size))
         fill += count
         if fill >= block_frames:
             samples, block = joined()
