@@ -5,9 +5,10 @@
 Inputs are generated into a temporary directory and deleted afterwards: a 48 kHz stereo 16-bit
 field recording (`mediaflow.corpora.audio.field_recording`, one rendered minute looped), as a
 10-minute WAV and FLAC for speed, and as a 1-minute and a 60-minute WAV (~690 MB, written block
-by block) for memory; and phone audio (`mediaflow.corpora.phone_audio.write_long_aac_m4a`: the
-corpus tones as AAC-LC at 128 kb/s in an M4A, 48 kHz stereo), 10 minutes for speed, 1 and 60
-minutes for memory. Encoding the 60-minute M4A takes about a minute.
+by block) for memory; and the same recording as phone audio (`mediaflow.corpora.phone_audio.
+write_aac_m4a`: AAC-LC at 128 kb/s in an M4A, `moov` after the audio, as a phone writes it),
+10 minutes for speed, 1 and 60 minutes for memory. Encoding the 60-minute M4A takes about two
+minutes.
 
 - anchor, the decode floor: `for _ in soundfile.blocks(path, blocksize=65536,
   dtype="float32"): pass`, i.e. libsndfile decoding every block and nothing else.
@@ -61,12 +62,13 @@ sys.path[1:1] = [str(folder) for folder in Stack(ROOT).function("AudioFunction")
 import soundfile as sf  # noqa: E402
 from audio_analyzer.analysis import DEFAULTS, analyze_audio  # noqa: E402
 
-from mediaflow.corpora.audio import field_recording, looped, write_audio  # noqa: E402
-from mediaflow.corpora.phone_audio import write_long_aac_m4a  # noqa: E402
+from mediaflow.corpora.audio import Source, field_recording, looped, write_audio  # noqa: E402
+from mediaflow.corpora.phone_audio import write_aac_m4a  # noqa: E402
 
 BLOCK_FRAMES = DEFAULTS.block_frames  # the decode floor reads blocks of the function's size
 ONE_THREAD = dataclasses.replace(DEFAULTS, read_ahead=False)
 SPEED_TARGETS = {"WAV": 5.0, "FLAC": 1.5}  # analysis time / decode floor, at most
+AAC_BIT_RATE = 128_000  # what phones' voice recorders write for stereo
 AAC_SPEED_TARGET = 1.5  # analysis time of the 10-minute AAC M4A / FFmpeg's decode floor
 MEMORY_TARGET = 1.25  # peak memory on the 60-minute file / on the 1-minute file, at most
 
@@ -153,13 +155,13 @@ def peak_memory(path: Path, runs: int) -> dict[str, float]:
     return {"growth": statistics.median(growth), "process": statistics.median(whole)}
 
 
-def phone_audio_rows(directory: Path, rounds: int) -> list[str]:
+def phone_audio_rows(directory: Path, recording: Source, rounds: int) -> list[str]:
     """The AAC M4A's rows: analysis time against FFmpeg's decode floor, and peak memory of 60
     minutes against 1 minute (the growth while analysing, and the whole process's peak)."""
     import av
 
     print(f"PyAV {av.__version__}, FFmpeg {av.ffmpeg_version_info}", file=sys.stderr)
-    path = write_long_aac_m4a(directory / "10-minutes.m4a", 600.0)
+    path = write_aac_m4a(directory / "10-minutes.m4a", recording, 600.0, AAC_BIT_RATE)
     print(f"timing {path.name} ({path.stat().st_size / 2**20:.0f} MiB)", file=sys.stderr)
     sides = {"floor": ffmpeg_decode_floor, "one thread": mediaflow_one_thread}
     times = medians(path, sides, rounds)
@@ -170,7 +172,8 @@ def phone_audio_rows(directory: Path, rounds: int) -> list[str]:
     rows = [row(case, "FFmpeg decode floor", value, floor, ratio, AAC_SPEED_TARGET)]
     paths = {}
     for minutes in (1, 60):
-        paths[minutes] = write_long_aac_m4a(directory / f"{minutes}-minutes.m4a", minutes * 60.0)
+        name = f"{minutes}-minutes.m4a"
+        paths[minutes] = write_aac_m4a(directory / name, recording, minutes * 60.0, AAC_BIT_RATE)
         size = paths[minutes].stat().st_size / 2**20
         print(f"memory of {paths[minutes].name} ({size:.0f} MiB)", file=sys.stderr)
     peaks = {minutes: peak_memory(path, runs=3) for minutes, path in paths.items()}
@@ -225,7 +228,7 @@ def main() -> None:
             path.unlink()
         memory = (f"{peaks[60]:.1f} MiB", f"{peaks[1]:.1f} MiB", peaks[60] / peaks[1])
         rows.append(row("peak memory, 60-min WAV", "1-min WAV", *memory, MEMORY_TARGET))
-        rows.extend(phone_audio_rows(directory, args.rounds))
+        rows.extend(phone_audio_rows(directory, recording, args.rounds))
 
     print("| case | anchor | median | anchor median | ratio | target | holds |")
     print("|---|---|---|---|---|---|---|")
