@@ -19,9 +19,9 @@ def test_the_cost_lines_follow_the_table(tmp_path: Path) -> None:
     assert heading > table
     assert "us-east-1" in lines[heading]
     rows = {line.split()[0]: line.split() for line in lines[heading + 3 :] if line.split()}
-    # samples/: two images, one recording, one rejected file
+    # samples/: two images, two recordings (a field recording, a voice memo), one rejected file
     assert {kind: row[1] for kind, row in rows.items()} == {
-        "audio": "1",
+        "audio": "2",
         "image": "2",
         "rejected": "1",
     }
