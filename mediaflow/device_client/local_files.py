@@ -22,6 +22,21 @@ _ALIASES = {
     "audio/x-flac": "audio/flac",
     "audio/mp3": "audio/mpeg",
     "image/x-ms-bmp": "image/bmp",
+    "audio/x-m4a": "audio/mp4",
+    "audio/x-aac": "audio/aac",
+    "audio/aacp": "audio/aac",
+}
+# Phone and recorder audio that Python's table or the system's mime.types often lack (Python's
+# own has no .caf or .m4b); looked up before them, so that every machine declares the same.
+_EXTENSIONS = {
+    ".m4a": "audio/mp4",
+    ".m4b": "audio/mp4",
+    ".3gp": "audio/3gpp",
+    ".3g2": "audio/3gpp2",
+    ".aac": "audio/aac",
+    ".caf": "audio/x-caf",
+    ".amr": "audio/amr",
+    ".awb": "audio/amr-wb",
 }
 
 
@@ -63,8 +78,11 @@ class LocalFile:
 def content_type(path: Path) -> str:
     """The media type the device declares, from the file's extension; the API refuses what is
     not on its allow-list, naming the field."""
+    known = _EXTENSIONS.get(path.suffix.lower())
+    if known:
+        return known
     guessed = mimetypes.guess_type(path.name, strict=False)[0] or "application/octet-stream"
-    return _ALIASES.get(guessed, guessed)
+    return _ALIASES.get(guessed.lower(), guessed.lower())
 
 
 class FileSlice:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from mediakit.media_types import MEDIA_TYPES
 
 from mediaflow.cli import main
 from mediaflow.corpora import audio, images
@@ -119,6 +120,30 @@ class PartsTransport(Transport):
             if self.drop(number, before):
                 raise TransportError("no answer from s3: connection reset by peer")
         return super().request(method, url, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "declared"),
+    [
+        ("memo.m4a", "audio/mp4"),
+        ("book.M4B", "audio/mp4"),
+        ("call.3gp", "audio/3gpp"),
+        ("stream.aac", "audio/aac"),
+        ("loop.caf", "audio/x-caf"),
+        ("voice.amr", "audio/amr"),
+        ("voice.awb", "audio/amr-wb"),
+        ("take.wav", "audio/wav"),
+        ("photo.JPG", "image/jpeg"),
+    ],
+)
+def test_the_client_declares_what_the_api_accepts_for_phone_recordings(
+    name: str, declared: str, tmp_path: Path
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\0" * 16)
+
+    assert LocalFile.read(path).content_type == declared
+    assert declared in MEDIA_TYPES
 
 
 def test_a_photo_is_processed_and_a_file_that_is_no_media_is_rejected(
